@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The ESP core (RFC 4303), shared by IPv4 and IPv6.
+ *
+ * esp_state.c  - SA setup and teardown: crypto transform, header and
+ *                trailer sizes, configuration checks
+ * esp_req.c    - per-packet crypto request memory
+ * esp_output.c - encapsulation
+ * esp_input.c  - decapsulation
+ */
+#ifndef _ESPAH_ESP_H
+#define _ESPAH_ESP_H
+
+#include <linux/types.h>
+#include <net/xfrm.h>
+
+struct crypto_aead;
+struct aead_request;
+struct scatterlist;
+
+/* Per-SA state, hung off xfrm_state::data. */
+struct esp_sa {
+	struct crypto_aead *aead;
+	u16 ivlen;
+	u16 icvlen;
+	/* Cipher block size, rounded up to 4 as RFC 4303 2.4 asks. */
+	u16 padalign;
+	/* Cipher block size: ciphertext must be a multiple of it. */
+	u16 blksize;
+	/* Bytes of request memory before the scatterlist, see esp_req.c. */
+	unsigned int req_fixed_len;
+};
+
+/*
+ * The associated data ESP authenticates: SPI and sequence number, with the
+ * high 32 sequence bits between them when the SA uses ESN (RFC 4303 2.2.1,
+ * and the layout authencesn and rfc4106 with ESN expect).
+ */
+struct esp_aad {
+	__be32 spi;
+	__be32 seq[2];
+};
+
+/*
+ * One allocation per packet in flight: what the completion needs to resume
+ * the packet, the associated data, the IV buffer, the crypto request and
+ * the scatterlist, in that order.
+ */
+struct esp_req {
+	struct xfrm_state *x;
+	struct sk_buff *skb;
+	struct esp_aad aad;
+	u8 *iv;
+	struct aead_request *aead;
+	struct scatterlist *sg;
+	unsigned int nsg;
+};
+
+static inline struct esp_sa *esp_sa(const struct xfrm_state *x)
+{
+	return x->data;
+}
+
+static inline unsigned int esp_aad_len(const struct xfrm_state *x)
+{
+	return x->props.flags & XFRM_STATE_ESN ? 12 : 8;
+}
+
+/* esp_state.c */
+int esp_init_state(struct xfrm_state *x, struct netlink_ext_ack *extack);
+void esp_destroy_state(struct xfrm_state *x);
+
+/* esp_req.c */
+void esp_req_layout(struct esp_sa *sa);
+struct esp_req *esp_req_alloc(struct xfrm_state *x, struct sk_buff *skb,
+			      unsigned int nsg);
+void esp_req_free(struct esp_req *req);
+int esp_req_map(struct esp_req *req, int offset, int len);
+
+/* esp_output.c */
+int esp_output(struct xfrm_state *x, struct sk_buff *skb);
+
+/* esp_input.c */
+int esp_input(struct xfrm_state *x, struct sk_buff *skb);
+
+extern const struct xfrm_type espah_esp_type;
+
+#endif /* _ESPAH_ESP_H */

@@ -1,0 +1,194 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ESP decapsulation (RFC 4303 3.4).
+ *
+ * skb->data is the ESP header; the network header is the (outer) IP
+ * header. On success the packet is left as the xfrm mode expects it:
+ * skb->data at the decrypted payload, trailer and ICV trimmed, and the
+ * transport header where the mode wants the IP header moved to. Returns
+ * the next header value, or a negative errno for the core to count:
+ * -EBADMSG means the ICV did not verify.
+ */
+#include <crypto/aead.h>
+#include <linux/skbuff.h>
+#include <linux/udp.h>
+#include <net/esp.h>
+#include <net/xfrm.h>
+
+#include "esp.h"
+
+static unsigned int esp_hdr_len(const struct esp_sa *sa)
+{
+	return sizeof(struct ip_esp_hdr) + sa->ivlen;
+}
+
+/* Bytes between the IV and the ICV; negative if the packet is too short. */
+static int esp_raw_clen(const struct esp_sa *sa, const struct sk_buff *skb)
+{
+	return (int)skb->len - (int)esp_hdr_len(sa) - (int)sa->icvlen;
+}
+
+/*
+ * Length of the ciphertext (payload, padding, pad length, next header), or
+ * a negative errno when the packet cannot hold an ESP packet for this SA.
+ */
+static int esp_ciphertext_len(const struct esp_sa *sa,
+			      const struct sk_buff *skb)
+{
+	int clen = esp_raw_clen(sa, skb);
+
+	if (unlikely(clen < 2))
+		return -EINVAL;
+	if (unlikely(sa->blksize > 1 && clen % sa->blksize))
+		return -EINVAL;
+	return clen;
+}
+
+/*
+ * Decryption writes plaintext over the packet, so the packet must be
+ * memory no other skb can see. A clone shares the head; page frags may be
+ * shared with a packet tap even when the head is private (a tap's clone
+ * keeps its frag references after the stack copies our head), and
+ * skb_has_shared_frag() does not flag that case. So only a private linear
+ * skb is decrypted as it is; anything else is copied by skb_cow_data().
+ */
+static int esp_make_private(struct sk_buff *skb)
+{
+	struct sk_buff *trailer;
+
+	if (!skb_cloned(skb) && !skb_is_nonlinear(skb))
+		return 1;
+	return skb_cow_data(skb, 0, &trailer);
+}
+
+static int esp_remove_trailer(struct sk_buff *skb, const struct esp_sa *sa,
+			      u8 *nexthdr)
+{
+	int clen = esp_raw_clen(sa, skb);
+	u8 tail[2];
+
+	if (skb_copy_bits(skb, skb->len - sa->icvlen - 2, tail, 2))
+		return -EINVAL;
+	/* The pad bytes themselves are not checked: some peers pad randomly. */
+	if (unlikely(tail[0] + 2 >= clen)) {
+		net_dbg_ratelimited("espah: pad length %u exceeds payload of %d bytes\n",
+				    tail[0], clen - 2);
+		return -EINVAL;
+	}
+	*nexthdr = tail[1];
+	return pskb_trim(skb, skb->len - sa->icvlen - tail[0] - 2);
+}
+
+/*
+ * Where the mode wants the IP header: right before the payload in
+ * transport mode (the UDP header of an encapsulated packet is dropped),
+ * at the inner packet in tunnel mode.
+ */
+static void esp_set_transport_header(const struct xfrm_state *x,
+				     struct sk_buff *skb)
+{
+	int hdr_len;
+
+	if (x->props.mode == XFRM_MODE_TUNNEL) {
+		skb_reset_transport_header(skb);
+		return;
+	}
+	hdr_len = skb_network_header_len(skb);
+	if (x->encap)
+		hdr_len -= sizeof(struct udphdr);
+	skb_set_transport_header(skb, -hdr_len);
+}
+
+static int esp_input_finish(struct xfrm_state *x, struct sk_buff *skb,
+			    int err)
+{
+	const struct esp_sa *sa = esp_sa(x);
+	u8 nexthdr;
+
+	if (unlikely(err))
+		return err;
+	err = esp_remove_trailer(skb, sa, &nexthdr);
+	if (unlikely(err))
+		return err;
+
+	__skb_pull(skb, esp_hdr_len(sa));
+	esp_set_transport_header(x, skb);
+	/* RFC 4303 2.6: a dummy packet is dropped (the core counts it). */
+	if (unlikely(nexthdr == IPPROTO_NONE))
+		return -EINVAL;
+	return nexthdr;
+}
+
+static void esp_input_done(void *data, int err)
+{
+	struct esp_req *req = data;
+	struct xfrm_state *x = req->x;
+	struct sk_buff *skb = req->skb;
+
+	esp_req_free(req);
+	xfrm_input_resume(skb, esp_input_finish(x, skb, err));
+}
+
+ESPAH_CRYPTO_DONE(esp_input_done)
+
+static int esp_decrypt(struct xfrm_state *x, struct sk_buff *skb,
+		       int nfrags, int clen)
+{
+	const struct esp_sa *sa = esp_sa(x);
+	const struct ip_esp_hdr *esph;
+	struct esp_req *req;
+	int err;
+
+	req = esp_req_alloc(x, skb, nfrags + 1);
+	if (unlikely(!req))
+		return -ENOMEM;
+
+	esph = ip_esp_hdr(skb);
+	req->aad.spi = esph->spi;
+	if (x->props.flags & XFRM_STATE_ESN) {
+		req->aad.seq[0] = XFRM_SKB_CB(skb)->seq.input.hi;
+		req->aad.seq[1] = esph->seq_no;
+	} else {
+		req->aad.seq[0] = esph->seq_no;
+	}
+
+	err = esp_req_map(req, sizeof(*esph),
+			  sa->ivlen + clen + sa->icvlen);
+	if (unlikely(err))
+		goto out_free;
+
+	aead_request_set_callback(req->aead, 0, esp_input_done_cb, req);
+	aead_request_set_crypt(req->aead, req->sg, req->sg,
+			       sa->ivlen + clen + sa->icvlen, req->iv);
+	aead_request_set_ad(req->aead, esp_aad_len(x));
+
+	err = crypto_aead_decrypt(req->aead);
+	if (err == -EINPROGRESS)
+		return err;
+out_free:
+	esp_req_free(req);
+	return err;
+}
+
+int esp_input(struct xfrm_state *x, struct sk_buff *skb)
+{
+	const struct esp_sa *sa = esp_sa(x);
+	int nfrags, clen, err;
+
+	if (unlikely(!pskb_may_pull(skb, esp_hdr_len(sa))))
+		return -EINVAL;
+	clen = esp_ciphertext_len(sa, skb);
+	if (unlikely(clen < 0))
+		return clen;
+
+	nfrags = esp_make_private(skb);
+	if (unlikely(nfrags < 0))
+		return nfrags;
+	/* Decryption invalidates any checksum the device computed. */
+	skb->ip_summed = CHECKSUM_NONE;
+
+	err = esp_decrypt(x, skb, nfrags, clen);
+	if (err == -EINPROGRESS)
+		return err;
+	return esp_input_finish(x, skb, err);
+}

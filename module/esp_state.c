@@ -1,0 +1,271 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ESP SA setup and teardown: everything that can be refused is refused
+ * here, at `ip xfrm state add` time, with an extack message, so that the
+ * data path only ever sees SAs it can serve.
+ */
+#include <crypto/aead.h>
+#include <crypto/authenc.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/rtnetlink.h>
+#include <linux/slab.h>
+#include <net/esp.h>
+#include <net/xfrm.h>
+
+#include "esp.h"
+
+static int esp_check_config(struct xfrm_state *x,
+			    struct netlink_ext_ack *extack)
+{
+	if (!x->aead && !x->ealg) {
+		NL_SET_ERR_MSG(extack,
+			       "espah: ESP needs an AEAD or an encryption algorithm");
+		return -EINVAL;
+	}
+	if (x->aead && (x->ealg || x->aalg)) {
+		NL_SET_ERR_MSG(extack,
+			       "espah: an AEAD cannot be combined with enc or auth");
+		return -EINVAL;
+	}
+	if (x->encap) {
+		NL_SET_ERR_MSG(extack,
+			       "espah: UDP/TCP encapsulation is not supported yet");
+		return -EOPNOTSUPP;
+	}
+	switch (x->props.mode) {
+	case XFRM_MODE_TRANSPORT:
+	case XFRM_MODE_TUNNEL:
+	case XFRM_MODE_BEET:
+		return 0;
+	}
+	NL_SET_ERR_MSG(extack, "espah: unsupported mode for ESP");
+	return -EINVAL;
+}
+
+/* "geniv(inner)", or "inner" when the algorithm needs no IV generator. */
+static int esp_crypto_name(char *buf, const struct xfrm_state *x,
+			   const char *inner, struct netlink_ext_ack *extack)
+{
+	int n;
+
+	if (x->geniv)
+		n = snprintf(buf, CRYPTO_MAX_ALG_NAME, "%s(%s)", x->geniv, inner);
+	else
+		n = snprintf(buf, CRYPTO_MAX_ALG_NAME, "%s", inner);
+	if (n >= CRYPTO_MAX_ALG_NAME) {
+		NL_SET_ERR_MSG(extack, "espah: algorithm name is too long");
+		return -ENAMETOOLONG;
+	}
+	return 0;
+}
+
+static struct crypto_aead *esp_alloc_aead(const char *name,
+					  struct netlink_ext_ack *extack)
+{
+	struct crypto_aead *aead = crypto_alloc_aead(name, 0, 0);
+
+	if (IS_ERR(aead))
+		NL_SET_ERR_MSG(extack,
+			       "espah: the kernel cannot provide this ESP transform (crypto module missing?)");
+	return aead;
+}
+
+static struct crypto_aead *esp_setup_aead(struct xfrm_state *x,
+					  struct netlink_ext_ack *extack)
+{
+	char name[CRYPTO_MAX_ALG_NAME];
+	struct crypto_aead *aead;
+	int err;
+
+	err = esp_crypto_name(name, x, x->aead->alg_name, extack);
+	if (err)
+		return ERR_PTR(err);
+	aead = esp_alloc_aead(name, extack);
+	if (IS_ERR(aead))
+		return aead;
+
+	err = crypto_aead_setkey(aead, x->aead->alg_key,
+				 (x->aead->alg_key_len + 7) / 8);
+	if (err) {
+		NL_SET_ERR_MSG(extack, "espah: the AEAD rejected the key");
+		goto fail;
+	}
+	err = crypto_aead_setauthsize(aead, x->aead->alg_icv_len / 8);
+	if (err) {
+		NL_SET_ERR_MSG(extack, "espah: the AEAD rejected the ICV length");
+		goto fail;
+	}
+	return aead;
+fail:
+	crypto_free_aead(aead);
+	return ERR_PTR(err);
+}
+
+static unsigned int esp_key_bytes(const struct xfrm_algo *alg)
+{
+	return alg ? (alg->alg_key_len + 7) / 8 : 0;
+}
+
+/*
+ * authenc takes one key blob: an rtattr carrying the encryption key length,
+ * then the authentication key, then the encryption key.
+ */
+static int esp_authenc_setkey(struct crypto_aead *aead,
+			      const struct xfrm_state *x)
+{
+	unsigned int akeylen = x->aalg ? (x->aalg->alg_key_len + 7) / 8 : 0;
+	unsigned int ekeylen = esp_key_bytes(x->ealg);
+	struct crypto_authenc_key_param *param;
+	unsigned int len;
+	struct rtattr *rta;
+	u8 *blob, *p;
+	int err;
+
+	len = RTA_SPACE(sizeof(*param)) + akeylen + ekeylen;
+	blob = kmalloc(len, GFP_KERNEL);
+	if (!blob)
+		return -ENOMEM;
+
+	rta = (struct rtattr *)blob;
+	rta->rta_type = CRYPTO_AUTHENC_KEYA_PARAM;
+	rta->rta_len = RTA_LENGTH(sizeof(*param));
+	param = RTA_DATA(rta);
+	param->enckeylen = cpu_to_be32(ekeylen);
+	p = blob + RTA_SPACE(sizeof(*param));
+	if (akeylen)
+		memcpy(p, x->aalg->alg_key, akeylen);
+	memcpy(p + akeylen, x->ealg->alg_key, ekeylen);
+
+	err = crypto_aead_setkey(aead, blob, len);
+	kfree_sensitive(blob);
+	return err;
+}
+
+/*
+ * The kernel's algorithm table says how long the untruncated ICV is; if
+ * the transform disagrees the SA would interoperate with nobody.
+ */
+static int esp_authenc_setauthsize(struct crypto_aead *aead,
+				   const struct xfrm_state *x,
+				   struct netlink_ext_ack *extack)
+{
+	struct xfrm_algo_desc *desc;
+
+	if (!x->aalg)
+		return 0;
+	desc = xfrm_aalg_get_byname(x->aalg->alg_name, 0);
+	if (!desc || desc->uinfo.auth.icv_fullbits / 8 !=
+		     crypto_aead_authsize(aead)) {
+		NL_SET_ERR_MSG(extack,
+			       "espah: authentication algorithm has an unexpected ICV size");
+		return -EINVAL;
+	}
+	if (crypto_aead_setauthsize(aead, x->aalg->alg_trunc_len / 8)) {
+		NL_SET_ERR_MSG(extack, "espah: unsupported ICV truncation");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static struct crypto_aead *esp_setup_authenc(struct xfrm_state *x,
+					     struct netlink_ext_ack *extack)
+{
+	char inner[CRYPTO_MAX_ALG_NAME], name[CRYPTO_MAX_ALG_NAME];
+	const char *tmpl = x->props.flags & XFRM_STATE_ESN ?
+			   "authencesn" : "authenc";
+	struct crypto_aead *aead;
+	int err;
+
+	if (snprintf(inner, sizeof(inner), "%s(%s,%s)", tmpl,
+		     x->aalg ? x->aalg->alg_name : "digest_null",
+		     x->ealg->alg_name) >= sizeof(inner)) {
+		NL_SET_ERR_MSG(extack, "espah: algorithm name is too long");
+		return ERR_PTR(-ENAMETOOLONG);
+	}
+	err = esp_crypto_name(name, x, inner, extack);
+	if (err)
+		return ERR_PTR(err);
+	aead = esp_alloc_aead(name, extack);
+	if (IS_ERR(aead))
+		return aead;
+
+	err = esp_authenc_setauthsize(aead, x, extack);
+	if (err)
+		goto fail;
+	err = esp_authenc_setkey(aead, x);
+	if (err) {
+		NL_SET_ERR_MSG(extack, "espah: the transform rejected the keys");
+		goto fail;
+	}
+	return aead;
+fail:
+	crypto_free_aead(aead);
+	return ERR_PTR(err);
+}
+
+/* Worst-case bytes the transform adds in front of the payload. */
+static unsigned int esp_header_len(const struct xfrm_state *x,
+				   const struct esp_sa *sa)
+{
+	unsigned int len = sizeof(struct ip_esp_hdr) + sa->ivlen;
+
+	switch (x->props.mode) {
+	case XFRM_MODE_TUNNEL:
+		len += x->props.family == AF_INET6 ? sizeof(struct ipv6hdr) :
+						     sizeof(struct iphdr);
+		break;
+	case XFRM_MODE_BEET:
+		/* An IPv4 inner header's options travel in a BEET pseudo header. */
+		if (x->sel.family != AF_INET6)
+			len += IPV4_BEET_PHMAXLEN;
+		break;
+	}
+	return len;
+}
+
+int esp_init_state(struct xfrm_state *x, struct netlink_ext_ack *extack)
+{
+	struct crypto_aead *aead;
+	struct esp_sa *sa;
+	int err;
+
+	err = esp_check_config(x, extack);
+	if (err)
+		return err;
+
+	aead = x->aead ? esp_setup_aead(x, extack) :
+			 esp_setup_authenc(x, extack);
+	if (IS_ERR(aead))
+		return PTR_ERR(aead);
+
+	sa = kzalloc(sizeof(*sa), GFP_KERNEL);
+	if (!sa) {
+		crypto_free_aead(aead);
+		return -ENOMEM;
+	}
+	sa->aead = aead;
+	sa->ivlen = crypto_aead_ivsize(aead);
+	sa->icvlen = crypto_aead_authsize(aead);
+	sa->blksize = crypto_aead_blocksize(aead);
+	sa->padalign = ALIGN(sa->blksize, 4);
+	esp_req_layout(sa);
+
+	x->data = sa;
+	x->props.header_len = esp_header_len(x, sa);
+	/* Pad to a block, the pad length and next header bytes, the ICV. */
+	x->props.trailer_len = sa->padalign + 1 + sa->icvlen;
+	return 0;
+}
+
+void esp_destroy_state(struct xfrm_state *x)
+{
+	struct esp_sa *sa = esp_sa(x);
+
+	if (!sa)
+		return;
+	/* crypto_free_aead() wipes the transform context, keys included. */
+	crypto_free_aead(sa->aead);
+	kfree(sa);
+	x->data = NULL;
+}
