@@ -29,6 +29,21 @@ static void fn##_cb(struct crypto_async_request *req, int err)		\
 }
 #endif
 
+/*
+ * Hash transforms used to have an alignment mask for the result buffer;
+ * newer kernels dropped it (results may be written anywhere). Use it only
+ * where <crypto/hash.h> is included.
+ */
+#ifdef ESPAH_HAVE_AHASH_ALIGNMASK
+#define espah_ahash_alignmask(tfm)	crypto_ahash_alignmask(tfm)
+#else
+struct crypto_ahash;
+static inline unsigned int espah_ahash_alignmask(struct crypto_ahash *tfm)
+{
+	return 0;
+}
+#endif
+
 #ifdef ESPAH_HAVE_CRYPTO_UTILS_H
 #include <crypto/utils.h>
 #else

@@ -12,24 +12,12 @@
 #define _ESPAH_ESP_H
 
 #include <linux/types.h>
+#include <net/esp.h>
 #include <net/xfrm.h>
 
-struct crypto_aead;
-struct aead_request;
-struct scatterlist;
+#include <crypto/aead.h>
 
-/* Per-SA state, hung off xfrm_state::data. */
-struct esp_sa {
-	struct crypto_aead *aead;
-	u16 ivlen;
-	u16 icvlen;
-	/* Cipher block size, rounded up to 4 as RFC 4303 2.4 asks. */
-	u16 padalign;
-	/* Cipher block size: ciphertext must be a multiple of it. */
-	u16 blksize;
-	/* Bytes of request memory before the scatterlist, see esp_req.c. */
-	unsigned int req_fixed_len;
-};
+struct scatterlist;
 
 /*
  * The associated data ESP authenticates: SPI and sequence number, with the
@@ -56,9 +44,42 @@ struct esp_req {
 	unsigned int nsg;
 };
 
-static inline struct esp_sa *esp_sa(const struct xfrm_state *x)
+/*
+ * An ESP SA's xfrm_state::data is its AEAD transform and nothing else: the
+ * xfrm core reads it as one (xfrm_state_mtu() takes the block size from it).
+ * Everything else per SA derives from the transform.
+ */
+static inline struct crypto_aead *esp_aead(const struct xfrm_state *x)
 {
 	return x->data;
+}
+
+static inline unsigned int esp_ivlen(const struct xfrm_state *x)
+{
+	return crypto_aead_ivsize(esp_aead(x));
+}
+
+static inline unsigned int esp_icvlen(const struct xfrm_state *x)
+{
+	return crypto_aead_authsize(esp_aead(x));
+}
+
+/* Ciphertext must be a multiple of the cipher's block size. */
+static inline unsigned int esp_blksize(const struct xfrm_state *x)
+{
+	return crypto_aead_blocksize(esp_aead(x));
+}
+
+/* RFC 4303 2.4: padding aligns to the block size, and at least to 4. */
+static inline unsigned int esp_padalign(const struct xfrm_state *x)
+{
+	return ALIGN(esp_blksize(x), 4);
+}
+
+/* ESP header and IV. */
+static inline unsigned int esp_hdr_len(const struct xfrm_state *x)
+{
+	return sizeof(struct ip_esp_hdr) + esp_ivlen(x);
 }
 
 static inline unsigned int esp_aad_len(const struct xfrm_state *x)
@@ -71,7 +92,6 @@ int esp_init_state(struct xfrm_state *x, struct netlink_ext_ack *extack);
 void esp_destroy_state(struct xfrm_state *x);
 
 /* esp_req.c */
-void esp_req_layout(struct esp_sa *sa);
 struct esp_req *esp_req_alloc(struct xfrm_state *x, struct sk_buff *skb,
 			      unsigned int nsg);
 void esp_req_free(struct esp_req *req);

@@ -17,29 +17,24 @@
 
 #include "esp.h"
 
-static unsigned int esp_hdr_len(const struct esp_sa *sa)
-{
-	return sizeof(struct ip_esp_hdr) + sa->ivlen;
-}
-
 /* Bytes between the IV and the ICV; negative if the packet is too short. */
-static int esp_raw_clen(const struct esp_sa *sa, const struct sk_buff *skb)
+static int esp_raw_clen(const struct xfrm_state *x, const struct sk_buff *skb)
 {
-	return (int)skb->len - (int)esp_hdr_len(sa) - (int)sa->icvlen;
+	return (int)skb->len - (int)esp_hdr_len(x) - (int)esp_icvlen(x);
 }
 
 /*
  * Length of the ciphertext (payload, padding, pad length, next header), or
  * a negative errno when the packet cannot hold an ESP packet for this SA.
  */
-static int esp_ciphertext_len(const struct esp_sa *sa,
+static int esp_ciphertext_len(const struct xfrm_state *x,
 			      const struct sk_buff *skb)
 {
-	int clen = esp_raw_clen(sa, skb);
+	int clen = esp_raw_clen(x, skb);
 
 	if (unlikely(clen < 2))
 		return -EINVAL;
-	if (unlikely(sa->blksize > 1 && clen % sa->blksize))
+	if (unlikely(clen % esp_blksize(x)))
 		return -EINVAL;
 	return clen;
 }
@@ -61,13 +56,14 @@ static int esp_make_private(struct sk_buff *skb)
 	return skb_cow_data(skb, 0, &trailer);
 }
 
-static int esp_remove_trailer(struct sk_buff *skb, const struct esp_sa *sa,
+static int esp_remove_trailer(const struct xfrm_state *x, struct sk_buff *skb,
 			      u8 *nexthdr)
 {
-	int clen = esp_raw_clen(sa, skb);
+	unsigned int icvlen = esp_icvlen(x);
+	int clen = esp_raw_clen(x, skb);
 	u8 tail[2];
 
-	if (skb_copy_bits(skb, skb->len - sa->icvlen - 2, tail, 2))
+	if (skb_copy_bits(skb, skb->len - icvlen - 2, tail, 2))
 		return -EINVAL;
 	/* The pad bytes themselves are not checked: some peers pad randomly. */
 	if (unlikely(tail[0] + 2 >= clen)) {
@@ -76,7 +72,7 @@ static int esp_remove_trailer(struct sk_buff *skb, const struct esp_sa *sa,
 		return -EINVAL;
 	}
 	*nexthdr = tail[1];
-	return pskb_trim(skb, skb->len - sa->icvlen - tail[0] - 2);
+	return pskb_trim(skb, skb->len - icvlen - tail[0] - 2);
 }
 
 /*
@@ -102,16 +98,15 @@ static void esp_set_transport_header(const struct xfrm_state *x,
 static int esp_input_finish(struct xfrm_state *x, struct sk_buff *skb,
 			    int err)
 {
-	const struct esp_sa *sa = esp_sa(x);
 	u8 nexthdr;
 
 	if (unlikely(err))
 		return err;
-	err = esp_remove_trailer(skb, sa, &nexthdr);
+	err = esp_remove_trailer(x, skb, &nexthdr);
 	if (unlikely(err))
 		return err;
 
-	__skb_pull(skb, esp_hdr_len(sa));
+	__skb_pull(skb, esp_hdr_len(x));
 	esp_set_transport_header(x, skb);
 	/* RFC 4303 2.6: a dummy packet is dropped (the core counts it). */
 	if (unlikely(nexthdr == IPPROTO_NONE))
@@ -134,7 +129,8 @@ ESPAH_CRYPTO_DONE(esp_input_done)
 static int esp_decrypt(struct xfrm_state *x, struct sk_buff *skb,
 		       int nfrags, int clen)
 {
-	const struct esp_sa *sa = esp_sa(x);
+	unsigned int icvlen = esp_icvlen(x);
+	unsigned int ivlen = esp_ivlen(x);
 	const struct ip_esp_hdr *esph;
 	struct esp_req *req;
 	int err;
@@ -152,14 +148,13 @@ static int esp_decrypt(struct xfrm_state *x, struct sk_buff *skb,
 		req->aad.seq[0] = esph->seq_no;
 	}
 
-	err = esp_req_map(req, sizeof(*esph),
-			  sa->ivlen + clen + sa->icvlen);
+	err = esp_req_map(req, sizeof(*esph), ivlen + clen + icvlen);
 	if (unlikely(err))
 		goto out_free;
 
 	aead_request_set_callback(req->aead, 0, esp_input_done_cb, req);
 	aead_request_set_crypt(req->aead, req->sg, req->sg,
-			       sa->ivlen + clen + sa->icvlen, req->iv);
+			       ivlen + clen + icvlen, req->iv);
 	aead_request_set_ad(req->aead, esp_aad_len(x));
 
 	err = crypto_aead_decrypt(req->aead);
@@ -172,12 +167,11 @@ out_free:
 
 int esp_input(struct xfrm_state *x, struct sk_buff *skb)
 {
-	const struct esp_sa *sa = esp_sa(x);
 	int nfrags, clen, err;
 
-	if (unlikely(!pskb_may_pull(skb, esp_hdr_len(sa))))
+	if (unlikely(!pskb_may_pull(skb, esp_hdr_len(x))))
 		return -EINVAL;
-	clen = esp_ciphertext_len(sa, skb);
+	clen = esp_ciphertext_len(x, skb);
 	if (unlikely(clen < 0))
 		return clen;
 

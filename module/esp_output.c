@@ -38,13 +38,12 @@ static unsigned int esp_tfc_len(struct xfrm_state *x,
 static void esp_size_trailer(struct xfrm_state *x,
 			     const struct sk_buff *skb, struct esp_trailer *t)
 {
-	const struct esp_sa *sa = esp_sa(x);
 	unsigned int clen;
 
 	t->tfclen = esp_tfc_len(x, skb);
-	clen = ALIGN(skb->len + t->tfclen + 2, sa->padalign);
+	clen = ALIGN(skb->len + t->tfclen + 2, esp_padalign(x));
 	t->padlen = clen - skb->len - t->tfclen - 2;
-	t->len = t->tfclen + t->padlen + 2 + sa->icvlen;
+	t->len = t->tfclen + t->padlen + 2 + esp_icvlen(x);
 }
 
 /* RFC 4303 2.4: TFC bytes are zero, pad bytes count 1, 2, 3, ... */
@@ -100,12 +99,12 @@ ESPAH_CRYPTO_DONE(esp_output_done)
 static int esp_encrypt(struct xfrm_state *x, struct sk_buff *skb,
 		       int nfrags, unsigned int clen)
 {
-	const struct esp_sa *sa = esp_sa(x);
+	unsigned int ivlen = esp_ivlen(x);
 	struct ip_esp_hdr *esph = ip_esp_hdr(skb);
 	u64 seq = XFRM_SKB_CB(skb)->seq.output.low +
 		  ((u64)XFRM_SKB_CB(skb)->seq.output.hi << 32);
 	__be64 seqiv = cpu_to_be64(seq);
-	unsigned int ivcopy = min_t(unsigned int, sa->ivlen, sizeof(seqiv));
+	unsigned int ivcopy = min_t(unsigned int, ivlen, sizeof(seqiv));
 	struct esp_req *req;
 	int err;
 
@@ -122,18 +121,18 @@ static int esp_encrypt(struct xfrm_state *x, struct sk_buff *skb,
 	}
 
 	err = esp_req_map(req, (u8 *)(esph + 1) - skb->data,
-			  sa->ivlen + clen + sa->icvlen);
+			  ivlen + clen + esp_icvlen(x));
 	if (unlikely(err))
 		goto out_free;
 
 	/* The IV generator derives the IV from the 64-bit sequence number. */
-	memset(req->iv, 0, sa->ivlen);
-	memcpy(req->iv + sa->ivlen - ivcopy,
+	memset(req->iv, 0, ivlen);
+	memcpy(req->iv + ivlen - ivcopy,
 	       (u8 *)&seqiv + sizeof(seqiv) - ivcopy, ivcopy);
 
 	aead_request_set_callback(req->aead, 0, esp_output_done_cb, req);
 	aead_request_set_crypt(req->aead, req->sg, req->sg,
-			       sa->ivlen + clen, req->iv);
+			       ivlen + clen, req->iv);
 	aead_request_set_ad(req->aead, esp_aad_len(x));
 
 	err = crypto_aead_encrypt(req->aead);
@@ -157,7 +156,7 @@ int esp_output(struct xfrm_state *x, struct sk_buff *skb)
 	*skb_mac_header(skb) = IPPROTO_ESP;
 
 	esp_size_trailer(x, skb, &t);
-	clen = skb->len + t.len - esp_sa(x)->icvlen;
+	clen = skb->len + t.len - esp_icvlen(x);
 	nfrags = esp_make_writable(skb, &t);
 	if (unlikely(nfrags < 0))
 		return nfrags;

@@ -16,42 +16,39 @@
 
 #include "esp.h"
 
-void esp_req_layout(struct esp_sa *sa)
+/* Worst case for any placement of the buffer kmalloc() returns. */
+static unsigned int esp_req_len(struct crypto_aead *aead, unsigned int nsg)
 {
-	struct crypto_aead *aead = sa->aead;
-	unsigned int len = sizeof(struct esp_req);
-
-	len += crypto_aead_alignmask(aead);
-	len += sa->ivlen;
-	len += crypto_tfm_ctx_alignment() - 1;
-	len += sizeof(struct aead_request) + crypto_aead_reqsize(aead);
-	len += __alignof__(struct scatterlist) - 1;
-	sa->req_fixed_len = len;
+	return sizeof(struct esp_req) +
+	       crypto_aead_alignmask(aead) + crypto_aead_ivsize(aead) +
+	       crypto_tfm_ctx_alignment() - 1 +
+	       sizeof(struct aead_request) + crypto_aead_reqsize(aead) +
+	       __alignof__(struct scatterlist) - 1 +
+	       nsg * sizeof(struct scatterlist);
 }
 
 struct esp_req *esp_req_alloc(struct xfrm_state *x, struct sk_buff *skb,
 			      unsigned int nsg)
 {
-	const struct esp_sa *sa = esp_sa(x);
+	struct crypto_aead *aead = esp_aead(x);
 	struct esp_req *req;
 	u8 *p;
 
-	req = kmalloc(sa->req_fixed_len + nsg * sizeof(struct scatterlist),
-		      GFP_ATOMIC);
+	req = kmalloc(esp_req_len(aead, nsg), GFP_ATOMIC);
 	if (unlikely(!req))
 		return NULL;
 
 	req->x = x;
 	req->skb = skb;
 	req->nsg = nsg;
-	p = PTR_ALIGN((u8 *)(req + 1), crypto_aead_alignmask(sa->aead) + 1);
+	p = PTR_ALIGN((u8 *)(req + 1), crypto_aead_alignmask(aead) + 1);
 	req->iv = p;
-	p = PTR_ALIGN(p + sa->ivlen, crypto_tfm_ctx_alignment());
+	p = PTR_ALIGN(p + crypto_aead_ivsize(aead), crypto_tfm_ctx_alignment());
 	req->aead = (struct aead_request *)p;
-	p += sizeof(struct aead_request) + crypto_aead_reqsize(sa->aead);
+	p += sizeof(struct aead_request) + crypto_aead_reqsize(aead);
 	req->sg = PTR_ALIGN((struct scatterlist *)p,
 			    __alignof__(struct scatterlist));
-	aead_request_set_tfm(req->aead, sa->aead);
+	aead_request_set_tfm(req->aead, aead);
 	return req;
 }
 

@@ -205,10 +205,9 @@ fail:
 }
 
 /* Worst-case bytes the transform adds in front of the payload. */
-static unsigned int esp_header_len(const struct xfrm_state *x,
-				   const struct esp_sa *sa)
+static unsigned int esp_header_len(const struct xfrm_state *x)
 {
-	unsigned int len = sizeof(struct ip_esp_hdr) + sa->ivlen;
+	unsigned int len = esp_hdr_len(x);
 
 	switch (x->props.mode) {
 	case XFRM_MODE_TUNNEL:
@@ -227,7 +226,6 @@ static unsigned int esp_header_len(const struct xfrm_state *x,
 int esp_init_state(struct xfrm_state *x, struct netlink_ext_ack *extack)
 {
 	struct crypto_aead *aead;
-	struct esp_sa *sa;
 	int err;
 
 	err = esp_check_config(x, extack);
@@ -239,33 +237,18 @@ int esp_init_state(struct xfrm_state *x, struct netlink_ext_ack *extack)
 	if (IS_ERR(aead))
 		return PTR_ERR(aead);
 
-	sa = kzalloc(sizeof(*sa), GFP_KERNEL);
-	if (!sa) {
-		crypto_free_aead(aead);
-		return -ENOMEM;
-	}
-	sa->aead = aead;
-	sa->ivlen = crypto_aead_ivsize(aead);
-	sa->icvlen = crypto_aead_authsize(aead);
-	sa->blksize = crypto_aead_blocksize(aead);
-	sa->padalign = ALIGN(sa->blksize, 4);
-	esp_req_layout(sa);
-
-	x->data = sa;
-	x->props.header_len = esp_header_len(x, sa);
+	x->data = aead;
+	x->props.header_len = esp_header_len(x);
 	/* Pad to a block, the pad length and next header bytes, the ICV. */
-	x->props.trailer_len = sa->padalign + 1 + sa->icvlen;
+	x->props.trailer_len = esp_padalign(x) + 1 + esp_icvlen(x);
 	return 0;
 }
 
 void esp_destroy_state(struct xfrm_state *x)
 {
-	struct esp_sa *sa = esp_sa(x);
-
-	if (!sa)
+	if (!x->data)
 		return;
 	/* crypto_free_aead() wipes the transform context, keys included. */
-	crypto_free_aead(sa->aead);
-	kfree(sa);
+	crypto_free_aead(esp_aead(x));
 	x->data = NULL;
 }

@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# Every build and test of espah, from a fresh machine: `make check`.
+#
+# Steps: install packages, fetch/build the three kernels (the debug test
+# kernel is cached under $ESPAH_CACHE), build espah for each with W=1 and
+# sparse, checkpatch, KUnit in the test kernel, the e2e suites in QEMU on
+# all three kernels. Each step prints its own progress and log paths; the
+# last line sums the test cases: "N passed, N failed".
+#
+#   scripts/check.sh [--kernels "deb61 deb612 test"] [--skip-kunit] [--skip-e2e]
+set -uo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+kernels="deb61 deb612 test"
+skip_kunit=0 skip_e2e=0
+while [[ $# -gt 0 ]]; do
+	case $1 in
+	--kernels) kernels=$2; shift ;;
+	--skip-kunit) skip_kunit=1 ;;
+	--skip-e2e) skip_e2e=1 ;;
+	*) echo "check.sh: unknown option $1" >&2; exit 2 ;;
+	esac
+	shift
+done
+
+logdir=${ESPAH_LOGDIR:-/tmp/espah-logs}
+mkdir -p "$logdir"
+passed=0 failed=0 skipped=0
+failures=()
+start=$(date +%s)
+
+elapsed() { echo "$(( $(date +%s) - start ))s"; }
+
+# Runs a step that is one check.
+check_step() {
+	local name=$1; shift
+	echo "=== [$(elapsed)] $name"
+	if "$@"; then
+		passed=$((passed + 1))
+	else
+		failed=$((failed + 1)); failures+=("$name")
+		echo "!!! $name FAILED"
+	fi
+}
+
+# Runs a test suite whose last "N passed, N failed" line is added up.
+suite_step() {
+	local name=$1; shift
+	local log="$logdir/$name.log" p f s line
+	echo "=== [$(elapsed)] $name (log: $log)"
+	"$@" 2>&1 | tee "$log"
+	local rc=${PIPESTATUS[0]}
+	line=$(grep -E '^([A-Za-z]+: )?[0-9]+ passed, [0-9]+ failed' "$log" | tail -1)
+	if [[ -n $line ]]; then
+		p=$(sed -E 's/.*\b([0-9]+) passed.*/\1/' <<<"$line")
+		f=$(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$line")
+		s=$(sed -nE 's/.* ([0-9]+) skipped.*/\1/p' <<<"$line")
+		passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + ${s:-0}))
+		if [[ $rc != 0 && $f == 0 ]]; then
+			failed=$((failed + 1))
+		fi
+	else
+		failed=$((failed + 1))
+	fi
+	if [[ $rc != 0 ]]; then
+		failures+=("$name (log: $log)")
+		echo "!!! $name FAILED (exit $rc): see $log"
+	fi
+}
+
+checkpatch() {
+	local cp=${ESPAH_CACHE:-/var/cache/espah}/linux-source-6.12/scripts/checkpatch.pl
+	"$cp" --no-tree --strict --quiet --ignore FILE_PATH_CHANGES,SPDX_LICENSE_TAG \
+		-f module/*.[ch] kunit/*.c scripts/helpers/*.c
+}
+
+check_step "install packages" bash scripts/install-deps.sh
+for k in $kernels; do
+	check_step "kernel $k" scripts/kernels.sh fetch "$k"
+done
+for k in $kernels; do
+	opts=(--sparse)
+	[[ $k == test ]] && opts+=(--kunit)
+	check_step "build espah for $k (W=1, sparse)" scripts/build.sh "$k" "${opts[@]}"
+done
+check_step "checkpatch --strict" checkpatch
+
+if [[ $skip_kunit == 0 && " $kernels " == *" test "* ]]; then
+	suite_step kunit-test scripts/run-kunit.sh
+fi
+if [[ $skip_e2e == 0 ]]; then
+	for k in $kernels; do
+		suite_step "e2e-$k" scripts/run-e2e.sh --kernel "$k" --impl espah \
+			--module "build/$k/espah.ko"
+	done
+fi
+
+echo
+echo "=== check finished in $(elapsed)"
+for f in "${failures[@]}"; do
+	echo "FAILED: $f"
+done
+if [[ $skipped -gt 0 ]]; then
+	echo "$passed passed, $failed failed, $skipped skipped"
+else
+	echo "$passed passed, $failed failed"
+fi
+[[ $failed == 0 ]]
