@@ -12,6 +12,8 @@
 #include <crypto/aead.h>
 #include <linux/skbuff.h>
 #include <linux/udp.h>
+#include <net/ip.h>
+#include <net/ipv6.h>
 #include <net/esp.h>
 #include <net/xfrm.h>
 
@@ -95,6 +97,36 @@ static void esp_set_transport_header(const struct xfrm_state *x,
 	skb_set_transport_header(skb, -hdr_len);
 }
 
+static void esp_outer_saddr(const struct xfrm_state *x,
+			    const struct sk_buff *skb, xfrm_address_t *saddr)
+{
+	memset(saddr, 0, sizeof(*saddr));
+	if (x->props.family == AF_INET)
+		saddr->a4 = ip_hdr(skb)->saddr;
+	else
+		saddr->in6 = ipv6_hdr(skb)->saddr;
+}
+
+/*
+ * RFC 3948: the peer is wherever authenticated packets come from. Tell
+ * the key manager when a NAT in between changed its address or port.
+ * Transport mode: the inner checksum covers addresses the NAT rewrote, so
+ * it cannot be verified (RFC 3948 3.1.2).
+ */
+static void esp_input_encap(struct xfrm_state *x, struct sk_buff *skb)
+{
+	const struct udphdr *uh = (const struct udphdr *)
+		(skb_transport_header(skb) - sizeof(struct udphdr));
+	xfrm_address_t saddr;
+
+	esp_outer_saddr(x, skb, &saddr);
+	if (!xfrm_addr_equal(&saddr, &x->props.saddr, x->props.family) ||
+	    uh->source != READ_ONCE(x->encap->encap_sport))
+		km_new_mapping(x, &saddr, uh->source);
+	if (x->props.mode == XFRM_MODE_TRANSPORT)
+		skb->ip_summed = CHECKSUM_UNNECESSARY;
+}
+
 static int esp_input_finish(struct xfrm_state *x, struct sk_buff *skb,
 			    int err)
 {
@@ -105,6 +137,8 @@ static int esp_input_finish(struct xfrm_state *x, struct sk_buff *skb,
 	err = esp_remove_trailer(x, skb, &nexthdr);
 	if (unlikely(err))
 		return err;
+	if (x->encap)
+		esp_input_encap(x, skb);
 
 	__skb_pull(skb, esp_hdr_len(x));
 	esp_set_transport_header(x, skb);

@@ -5,12 +5,16 @@
  * The xfrm mode has already made room for the ESP header and IV between
  * the (outer) IP header and the payload: skb->data is the payload, the
  * transport header is the ESP header, and the mac header points at the
- * protocol byte that must become IPPROTO_ESP. This file appends the
- * trailer, fills in the header and encrypts in place.
+ * protocol byte that must become IPPROTO_ESP (IPPROTO_UDP with RFC 3948
+ * encapsulation, where the UDP header comes first). This file appends the
+ * trailer, fills in the headers and encrypts in place.
  */
 #include <crypto/aead.h>
 #include <linux/skbuff.h>
+#include <linux/udp.h>
 #include <net/esp.h>
+#include <net/ip.h>
+#include <net/ip6_checksum.h>
 #include <net/xfrm.h>
 
 #include "esp.h"
@@ -85,22 +89,64 @@ static int esp_make_writable(struct sk_buff *skb, const struct esp_trailer *t)
 	return nfrags;
 }
 
+/* RFC 3948 2.1: the UDP header in front of the ESP header. */
+static struct ip_esp_hdr *esp_push_udp_header(struct xfrm_state *x,
+					      struct sk_buff *skb)
+{
+	unsigned int len = skb->len - skb_transport_offset(skb);
+	struct udphdr *uh = udp_hdr(skb);
+
+	if (unlikely(len + sizeof(struct iphdr) > IP_MAX_MTU))
+		return ERR_PTR(-EMSGSIZE);
+	/* A key manager may move the SA to a new port (NAT mapping change). */
+	spin_lock_bh(&x->lock);
+	uh->source = x->encap->encap_sport;
+	uh->dest = x->encap->encap_dport;
+	spin_unlock_bh(&x->lock);
+	uh->len = htons(len);
+	uh->check = 0;
+	return (struct ip_esp_hdr *)(uh + 1);
+}
+
+/*
+ * IPv4 may send a zero UDP checksum (RFC 3948 2.1); IPv6 may not (RFC 8200
+ * 8.1), and the checksum covers the ciphertext, so it comes last.
+ */
+static void esp_finish_udp_checksum(const struct xfrm_state *x,
+				    struct sk_buff *skb)
+{
+	const struct ipv6hdr *ip6h = ipv6_hdr(skb);
+	struct udphdr *uh = udp_hdr(skb);
+	int off = skb_transport_offset(skb);
+	__wsum csum;
+
+	if (!x->encap || x->props.family != AF_INET6)
+		return;
+	csum = skb_checksum(skb, off, skb->len - off, 0);
+	uh->check = csum_ipv6_magic(&ip6h->saddr, &ip6h->daddr,
+				    skb->len - off, IPPROTO_UDP, csum);
+	if (!uh->check)
+		uh->check = CSUM_MANGLED_0;
+}
+
 static void esp_output_done(void *data, int err)
 {
 	struct esp_req *req = data;
+	struct xfrm_state *x = req->x;
 	struct sk_buff *skb = req->skb;
 
 	esp_req_free(req);
+	if (!err)
+		esp_finish_udp_checksum(x, skb);
 	xfrm_output_resume(skb->sk, skb, err);
 }
 
 ESPAH_CRYPTO_DONE(esp_output_done)
 
 static int esp_encrypt(struct xfrm_state *x, struct sk_buff *skb,
-		       int nfrags, unsigned int clen)
+		       struct ip_esp_hdr *esph, int nfrags, unsigned int clen)
 {
 	unsigned int ivlen = esp_ivlen(x);
-	struct ip_esp_hdr *esph = ip_esp_hdr(skb);
 	u64 seq = XFRM_SKB_CB(skb)->seq.output.low +
 		  ((u64)XFRM_SKB_CB(skb)->seq.output.hi << 32);
 	__be64 seqiv = cpu_to_be64(seq);
@@ -138,6 +184,8 @@ static int esp_encrypt(struct xfrm_state *x, struct sk_buff *skb,
 	err = crypto_aead_encrypt(req->aead);
 	if (err == -EINPROGRESS)
 		return err;
+	if (!err)
+		esp_finish_udp_checksum(x, skb);
 	if (err == -ENOSPC)
 		err = NET_XMIT_DROP;
 out_free:
@@ -153,7 +201,7 @@ int esp_output(struct xfrm_state *x, struct sk_buff *skb)
 	int nfrags;
 
 	t.nexthdr = *skb_mac_header(skb);
-	*skb_mac_header(skb) = IPPROTO_ESP;
+	*skb_mac_header(skb) = x->encap ? IPPROTO_UDP : IPPROTO_ESP;
 
 	esp_size_trailer(x, skb, &t);
 	clen = skb->len + t.len - esp_icvlen(x);
@@ -161,11 +209,13 @@ int esp_output(struct xfrm_state *x, struct sk_buff *skb)
 	if (unlikely(nfrags < 0))
 		return nfrags;
 
-	esph = ip_esp_hdr(skb);
+	esph = x->encap ? esp_push_udp_header(x, skb) : ip_esp_hdr(skb);
+	if (IS_ERR(esph))
+		return PTR_ERR(esph);
 	esph->spi = x->id.spi;
 	esph->seq_no = htonl(XFRM_SKB_CB(skb)->seq.output.low);
 
 	/* The core expects the packet back starting at the network header. */
 	skb_push(skb, -skb_network_offset(skb));
-	return esp_encrypt(x, skb, nfrags, clen);
+	return esp_encrypt(x, skb, esph, nfrags, clen);
 }

@@ -10,6 +10,7 @@
 #include <linux/ipv6.h>
 #include <linux/rtnetlink.h>
 #include <linux/slab.h>
+#include <linux/udp.h>
 #include <net/esp.h>
 #include <net/xfrm.h>
 
@@ -28,9 +29,9 @@ static int esp_check_config(struct xfrm_state *x,
 			       "espah: an AEAD cannot be combined with enc or auth");
 		return -EINVAL;
 	}
-	if (x->encap) {
+	if (x->encap && x->encap->encap_type != UDP_ENCAP_ESPINUDP) {
 		NL_SET_ERR_MSG(extack,
-			       "espah: UDP/TCP encapsulation is not supported yet");
+			       "espah: only UDP encapsulation (espinudp, RFC 3948) is supported");
 		return -EOPNOTSUPP;
 	}
 	switch (x->props.mode) {
@@ -220,6 +221,8 @@ static unsigned int esp_header_len(const struct xfrm_state *x)
 			len += IPV4_BEET_PHMAXLEN;
 		break;
 	}
+	if (x->encap)
+		len += sizeof(struct udphdr);
 	return len;
 }
 

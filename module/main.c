@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * espah: IPsec ESP (RFC 4303) as an xfrm type of its own, for IPv4 and
- * IPv6, in place of the in-tree esp4/esp6.
+ * espah: IPsec ESP (RFC 4303) and AH (RFC 4302) as xfrm types of their
+ * own, for IPv4 and IPv6, in place of the in-tree esp4/esp6/ah4/ah6.
  */
 #include <linux/module.h>
 #include <net/xfrm.h>
 
+#include "ah.h"
 #include "esp.h"
 #include "proto.h"
 #include "version.h"
@@ -20,6 +21,16 @@ const struct xfrm_type espah_esp_type = {
 	.output		= esp_output,
 };
 
+const struct xfrm_type espah_ah_type = {
+	.owner		= THIS_MODULE,
+	.proto		= IPPROTO_AH,
+	.flags		= XFRM_TYPE_REPLAY_PROT,
+	.init_state	= ah_init_state,
+	.destructor	= ah_destroy_state,
+	.input		= ah_input,
+	.output		= ah_output,
+};
+
 static int __init espah_init(void)
 {
 	int err;
@@ -31,7 +42,7 @@ static int __init espah_init(void)
 	if (err)
 		goto exit_ipv4;
 
-	pr_info("espah " ESPAH_VERSION " loaded: ESP for IPv4 and IPv6\n");
+	pr_info("espah " ESPAH_VERSION " loaded: ESP and AH for IPv4 and IPv6\n");
 	return 0;
 
 exit_ipv4:

@@ -7,6 +7,7 @@
 #include <net/ndisc.h>
 #include <net/xfrm.h>
 
+#include "ah.h"
 #include "esp.h"
 #include "proto.h"
 
@@ -50,6 +51,63 @@ static struct xfrm6_protocol espah_esp6_protocol = {
 	.priority	= 0,
 };
 
+/*
+ * As espah_esp6_err(), for AH: its SPI follows the next header, length
+ * and reserved octets, within the 8 bytes pulled.
+ */
+static int espah_ah6_err(struct sk_buff *skb, struct inet6_skb_parm *opt,
+			 u8 type, u8 code, int offset, __be32 info)
+{
+	const struct ipv6hdr *ip6h = (const struct ipv6hdr *)skb->data;
+	const struct ip_auth_hdr *ah = (void *)(skb->data + offset);
+	struct net *net = dev_net(skb->dev);
+
+	if (type != ICMPV6_PKT_TOOBIG && type != NDISC_REDIRECT)
+		return 0;
+	if (!espah_icmp_for_our_sa(net, skb->mark,
+				   (const xfrm_address_t *)&ip6h->daddr,
+				   ah->spi, IPPROTO_AH, AF_INET6))
+		return 0;
+
+	if (type == NDISC_REDIRECT)
+		ip6_redirect(skb, net, skb->dev->ifindex, 0,
+			     sock_net_uid(net, NULL));
+	else
+		ip6_update_pmtu(skb, net, info, 0, 0, sock_net_uid(net, NULL));
+	return 0;
+}
+
+static struct xfrm6_protocol espah_ah6_protocol = {
+	.handler	= xfrm6_rcv,
+	.input_handler	= xfrm_input,
+	.cb_handler	= espah_ipv6_rcv_cb,
+	.err_handler	= espah_ah6_err,
+	/* The in-tree ah6's priority: both loaded at once is refused. */
+	.priority	= 0,
+};
+
+static int espah_ah6_init(void)
+{
+	int err;
+
+	err = espah_claim_type(&espah_ah_type, AF_INET6);
+	if (err)
+		return err;
+	err = xfrm6_protocol_register(&espah_ah6_protocol, IPPROTO_AH);
+	if (err) {
+		pr_err("espah: cannot register the IPv6 AH receive handler (%d)\n",
+		       err);
+		espah_release_type(&espah_ah_type, AF_INET6);
+	}
+	return err;
+}
+
+static void espah_ah6_exit(void)
+{
+	xfrm6_protocol_deregister(&espah_ah6_protocol, IPPROTO_AH);
+	espah_release_type(&espah_ah_type, AF_INET6);
+}
+
 int espah_ipv6_init(void)
 {
 	int err;
@@ -63,8 +121,13 @@ int espah_ipv6_init(void)
 		       err);
 		goto release_esp_type;
 	}
+	err = espah_ah6_init();
+	if (err)
+		goto deregister_esp;
 	return 0;
 
+deregister_esp:
+	xfrm6_protocol_deregister(&espah_esp6_protocol, IPPROTO_ESP);
 release_esp_type:
 	espah_release_type(&espah_esp_type, AF_INET6);
 	return err;
@@ -72,6 +135,7 @@ release_esp_type:
 
 void espah_ipv6_exit(void)
 {
+	espah_ah6_exit();
 	xfrm6_protocol_deregister(&espah_esp6_protocol, IPPROTO_ESP);
 	espah_release_type(&espah_esp_type, AF_INET6);
 }

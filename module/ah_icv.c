@@ -1,0 +1,177 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Per-packet request memory and the ICV computation.
+ *
+ * Every packet in flight owns one buffer holding what the completion needs
+ * (struct ah_req), the computed ICV, the hash request with the
+ * transform's private context, a scatterlist and the scratch copy of the
+ * headers. The hash reads the copy (IP header, options or extension
+ * headers, AH header) in the form RFC 4302 3.3.3 asks for, then the rest
+ * of the packet where it is, then with ESN the high sequence bits (RFC
+ * 4302 2.5.1, appended as the in-tree ah4/ah6 do).
+ */
+#include <crypto/hash.h>
+#include <linux/err.h>
+#include <linux/net.h>
+#include <linux/scatterlist.h>
+#include <linux/skbuff.h>
+#include <linux/slab.h>
+
+#include "ah.h"
+
+/* The header copy is read as struct iphdr/ipv6hdr and in6_addr. */
+#define AH_HDRS_ALIGN	8
+
+/* skb_to_sgvec() gives up on frag lists nested deeper than this. */
+#define AH_MAX_FRAG_DEPTH	24
+
+void ah_req_layout(struct ah_sa *sa)
+{
+	struct crypto_ahash *ahash = sa->ahash;
+	unsigned int len = sizeof(struct ah_req);
+
+	len += espah_ahash_alignmask(ahash);
+	len += crypto_ahash_digestsize(ahash);
+	len += crypto_tfm_ctx_alignment() - 1;
+	len += sizeof(struct ahash_request) + crypto_ahash_reqsize(ahash);
+	len += __alignof__(struct scatterlist) - 1;
+	sa->req_fixed_len = len;
+}
+
+/*
+ * Upper bound of the scatterlist entries skb_to_sgvec() fills for @skb:
+ * one for the linear part, one per page fragment, and as much again for
+ * every skb on the frag list.
+ */
+static int ah_skb_nsg(struct sk_buff *skb, unsigned int depth)
+{
+	struct sk_buff *frag;
+	int n = 1 + skb_shinfo(skb)->nr_frags;
+	int m;
+
+	if (unlikely(depth > AH_MAX_FRAG_DEPTH))
+		return -EMSGSIZE;
+	skb_walk_frags(skb, frag) {
+		m = ah_skb_nsg(frag, depth + 1);
+		if (unlikely(m < 0))
+			return m;
+		n += m;
+	}
+	return n;
+}
+
+/* Header copy, packet, and with ESN the high sequence bits. */
+static int ah_req_nsg(const struct xfrm_state *x, struct sk_buff *skb)
+{
+	int n = ah_skb_nsg(skb, 0);
+
+	if (unlikely(n < 0))
+		return n;
+	return 1 + n + !!(x->props.flags & XFRM_STATE_ESN);
+}
+
+/*
+ * @skb's transport header is its AH header, @ah_len bytes long; the
+ * headers from the network header to there are in the linear part.
+ */
+struct ah_req *ah_req_alloc(struct xfrm_state *x, struct sk_buff *skb,
+			    unsigned int ah_len)
+{
+	const struct ah_sa *sa = ah_sa(x);
+	unsigned int hdrs_len = skb_network_header_len(skb) + ah_len;
+	struct ah_req *req;
+	int nsg;
+	u8 *p;
+
+	nsg = ah_req_nsg(x, skb);
+	if (unlikely(nsg < 0))
+		return ERR_PTR(nsg);
+	req = kmalloc(sa->req_fixed_len + nsg * sizeof(struct scatterlist) +
+		      AH_HDRS_ALIGN - 1 + hdrs_len, GFP_ATOMIC);
+	if (unlikely(!req))
+		return ERR_PTR(-ENOMEM);
+
+	req->x = x;
+	req->skb = skb;
+	req->nsg = nsg;
+	req->ah_len = ah_len;
+	req->hdrs_len = hdrs_len;
+	p = PTR_ALIGN((u8 *)(req + 1), espah_ahash_alignmask(sa->ahash) + 1);
+	req->icv = p;
+	p = PTR_ALIGN(p + crypto_ahash_digestsize(sa->ahash),
+		      crypto_tfm_ctx_alignment());
+	req->ahash = (struct ahash_request *)p;
+	p += sizeof(struct ahash_request) + crypto_ahash_reqsize(sa->ahash);
+	req->sg = PTR_ALIGN((struct scatterlist *)p,
+			    __alignof__(struct scatterlist));
+	req->hdrs = PTR_ALIGN((u8 *)(req->sg + nsg), AH_HDRS_ALIGN);
+	ahash_request_set_tfm(req->ahash, sa->ahash);
+	return req;
+}
+
+void ah_req_free(struct ah_req *req)
+{
+	kfree(req);
+}
+
+/*
+ * Copies the headers and puts the copy in the form the ICV covers: the
+ * family's mutable fields, and the ICV field (@icv_field_len bytes; any
+ * padding after it is hashed as sent, RFC 4302 3.3.3.2.1) zeroed.
+ */
+static int ah_copy_headers(struct ah_req *req, unsigned int icv_field_len,
+			   bool outbound)
+{
+	const struct ah_sa *sa = ah_sa(req->x);
+	unsigned int ip_len = skb_network_header_len(req->skb);
+
+	memcpy(req->hdrs, skb_network_header(req->skb), req->hdrs_len);
+	memset(req->hdrs + ip_len + offsetof(struct ip_auth_hdr, auth_data),
+	       0, icv_field_len);
+	return sa->clear_mutable(req->hdrs, ip_len, outbound);
+}
+
+/* Returns the number of bytes the scatterlist covers, or an errno. */
+static int ah_req_map(struct ah_req *req)
+{
+	struct sk_buff *skb = req->skb;
+	int off = skb_transport_offset(skb) + req->ah_len;
+	int len = skb->len - off;
+	int n;
+
+	sg_init_table(req->sg, req->nsg);
+	sg_set_buf(req->sg, req->hdrs, req->hdrs_len);
+	n = skb_to_sgvec_nomark(skb, req->sg + 1, off, len);
+	if (unlikely(n < 0))
+		return n;
+	n++;
+	if (req->x->props.flags & XFRM_STATE_ESN) {
+		sg_set_buf(&req->sg[n++], &req->seqhi, sizeof(req->seqhi));
+		len += sizeof(req->seqhi);
+	}
+	sg_mark_end(&req->sg[n - 1]);
+	return req->hdrs_len + len;
+}
+
+/*
+ * Starts hashing the packet into req->icv. Returns 0 when done,
+ * -EINPROGRESS when @done will be called, or an errno.
+ */
+int ah_icv_compute(struct ah_req *req, unsigned int icv_field_len,
+		   bool outbound, crypto_completion_t done)
+{
+	int nbytes, err;
+
+	err = ah_copy_headers(req, icv_field_len, outbound);
+	if (unlikely(err)) {
+		net_dbg_ratelimited("espah: AH: malformed IP header, options or extension headers\n");
+		return err;
+	}
+	nbytes = ah_req_map(req);
+	if (unlikely(nbytes < 0))
+		return nbytes;
+
+	ahash_request_set_callback(req->ahash, 0, done, req);
+	ahash_request_set_crypt(req->ahash, req->sg, req->icv, nbytes);
+	return crypto_ahash_digest(req->ahash);
+}
