@@ -18,6 +18,7 @@
 #include <net/xfrm.h>
 
 #include "esp.h"
+#include "stats.h"
 
 /* Bytes between the IV and the ICV; negative if the packet is too short. */
 static int esp_raw_clen(const struct xfrm_state *x, const struct sk_buff *skb)
@@ -35,9 +36,9 @@ static int esp_ciphertext_len(const struct xfrm_state *x,
 	int clen = esp_raw_clen(x, skb);
 
 	if (unlikely(clen < 2))
-		return -EINVAL;
+		return espah_drop(x, ESPAH_RX_TRUNCATED, -EINVAL);
 	if (unlikely(clen % esp_blksize(x)))
-		return -EINVAL;
+		return espah_drop(x, ESPAH_RX_BAD_LENGTH, -EINVAL);
 	return clen;
 }
 
@@ -66,15 +67,17 @@ static int esp_remove_trailer(const struct xfrm_state *x, struct sk_buff *skb,
 	u8 tail[2];
 
 	if (skb_copy_bits(skb, skb->len - icvlen - 2, tail, 2))
-		return -EINVAL;
+		return espah_drop(x, ESPAH_RX_TRUNCATED, -EINVAL);
 	/* The pad bytes themselves are not checked: some peers pad randomly. */
 	if (unlikely(tail[0] + 2 >= clen)) {
-		net_dbg_ratelimited("espah: pad length %u exceeds payload of %d bytes\n",
-				    tail[0], clen - 2);
-		return -EINVAL;
+		net_dbg_ratelimited("espah: SPI 0x%08x: pad length %u exceeds payload of %d bytes\n",
+				    ntohl(x->id.spi), tail[0], clen - 2);
+		return espah_drop(x, ESPAH_RX_BAD_PADDING, -EINVAL);
 	}
 	*nexthdr = tail[1];
-	return pskb_trim(skb, skb->len - icvlen - tail[0] - 2);
+	if (unlikely(pskb_trim(skb, skb->len - icvlen - tail[0] - 2)))
+		return espah_drop(x, ESPAH_RX_NOMEM, -ENOMEM);
+	return 0;
 }
 
 /*
@@ -132,8 +135,10 @@ static int esp_input_finish(struct xfrm_state *x, struct sk_buff *skb,
 {
 	u8 nexthdr;
 
+	if (unlikely(err == -EBADMSG))
+		return espah_drop(x, ESPAH_RX_ICV, err);
 	if (unlikely(err))
-		return err;
+		return espah_drop(x, ESPAH_RX_CRYPTO, err);
 	err = esp_remove_trailer(x, skb, &nexthdr);
 	if (unlikely(err))
 		return err;
@@ -144,7 +149,7 @@ static int esp_input_finish(struct xfrm_state *x, struct sk_buff *skb,
 	esp_set_transport_header(x, skb);
 	/* RFC 4303 2.6: a dummy packet is dropped (the core counts it). */
 	if (unlikely(nexthdr == IPPROTO_NONE))
-		return -EINVAL;
+		return espah_drop(x, ESPAH_RX_DUMMY, -EINVAL);
 	return nexthdr;
 }
 
@@ -171,7 +176,7 @@ static int esp_decrypt(struct xfrm_state *x, struct sk_buff *skb,
 
 	req = esp_req_alloc(x, skb, nfrags + 1);
 	if (unlikely(!req))
-		return -ENOMEM;
+		return espah_drop(x, ESPAH_RX_NOMEM, -ENOMEM);
 
 	esph = ip_esp_hdr(skb);
 	req->aad.spi = esph->spi;
@@ -183,8 +188,10 @@ static int esp_decrypt(struct xfrm_state *x, struct sk_buff *skb,
 	}
 
 	err = esp_req_map(req, sizeof(*esph), ivlen + clen + icvlen);
-	if (unlikely(err))
-		goto out_free;
+	if (unlikely(err)) {
+		esp_req_free(req);
+		return espah_drop(x, ESPAH_RX_CRYPTO, err);
+	}
 
 	aead_request_set_callback(req->aead, 0, esp_input_done_cb, req);
 	aead_request_set_crypt(req->aead, req->sg, req->sg,
@@ -194,29 +201,25 @@ static int esp_decrypt(struct xfrm_state *x, struct sk_buff *skb,
 	err = crypto_aead_decrypt(req->aead);
 	if (err == -EINPROGRESS)
 		return err;
-out_free:
 	esp_req_free(req);
-	return err;
+	return esp_input_finish(x, skb, err);
 }
 
 int esp_input(struct xfrm_state *x, struct sk_buff *skb)
 {
-	int nfrags, clen, err;
+	int nfrags, clen;
 
 	if (unlikely(!pskb_may_pull(skb, esp_hdr_len(x))))
-		return -EINVAL;
+		return espah_drop(x, ESPAH_RX_TRUNCATED, -EINVAL);
 	clen = esp_ciphertext_len(x, skb);
 	if (unlikely(clen < 0))
 		return clen;
 
 	nfrags = esp_make_private(skb);
 	if (unlikely(nfrags < 0))
-		return nfrags;
+		return espah_drop(x, ESPAH_RX_NOMEM, nfrags);
 	/* Decryption invalidates any checksum the device computed. */
 	skb->ip_summed = CHECKSUM_NONE;
 
-	err = esp_decrypt(x, skb, nfrags, clen);
-	if (err == -EINPROGRESS)
-		return err;
-	return esp_input_finish(x, skb, err);
+	return esp_decrypt(x, skb, nfrags, clen);
 }

@@ -18,6 +18,7 @@
 #include <net/xfrm.h>
 
 #include "esp.h"
+#include "stats.h"
 
 /* What one packet adds: TFC padding, then padding, pad length, next header. */
 struct esp_trailer {
@@ -97,7 +98,7 @@ static struct ip_esp_hdr *esp_push_udp_header(struct xfrm_state *x,
 	struct udphdr *uh = udp_hdr(skb);
 
 	if (unlikely(len + sizeof(struct iphdr) > IP_MAX_MTU))
-		return ERR_PTR(-EMSGSIZE);
+		return ERR_PTR(espah_drop(x, ESPAH_TX_TOO_BIG, -EMSGSIZE));
 	/* A key manager may move the SA to a new port (NAT mapping change). */
 	spin_lock_bh(&x->lock);
 	uh->source = x->encap->encap_sport;
@@ -138,6 +139,8 @@ static void esp_output_done(void *data, int err)
 	esp_req_free(req);
 	if (!err)
 		esp_finish_udp_checksum(x, skb);
+	else
+		espah_stats_count(x, ESPAH_TX_CRYPTO);
 	xfrm_output_resume(skb->sk, skb, err);
 }
 
@@ -156,7 +159,7 @@ static int esp_encrypt(struct xfrm_state *x, struct sk_buff *skb,
 
 	req = esp_req_alloc(x, skb, nfrags + 1);
 	if (unlikely(!req))
-		return -ENOMEM;
+		return espah_drop(x, ESPAH_TX_NOMEM, -ENOMEM);
 
 	req->aad.spi = esph->spi;
 	if (x->props.flags & XFRM_STATE_ESN) {
@@ -186,10 +189,13 @@ static int esp_encrypt(struct xfrm_state *x, struct sk_buff *skb,
 		return err;
 	if (!err)
 		esp_finish_udp_checksum(x, skb);
-	if (err == -ENOSPC)
-		err = NET_XMIT_DROP;
 out_free:
 	esp_req_free(req);
+	if (unlikely(err))
+		espah_stats_count(x, ESPAH_TX_CRYPTO);
+	/* A full crypto queue is congestion, not a broken SA. */
+	if (err == -ENOSPC)
+		err = NET_XMIT_DROP;
 	return err;
 }
 
@@ -207,7 +213,7 @@ int esp_output(struct xfrm_state *x, struct sk_buff *skb)
 	clen = skb->len + t.len - esp_icvlen(x);
 	nfrags = esp_make_writable(skb, &t);
 	if (unlikely(nfrags < 0))
-		return nfrags;
+		return espah_drop(x, ESPAH_TX_NOMEM, nfrags);
 
 	esph = x->encap ? esp_push_udp_header(x, skb) : ip_esp_hdr(skb);
 	if (IS_ERR(esph))

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Install (as root, via apt) everything espah's build and QEMU tests need.
+# Idempotent: if every package is already installed it returns in ~1 s without
+# touching apt. Usage: scripts/install-deps.sh [--check]   (--check: only report)
+# Env: ESPAH_EXTRA_PKGS="pkg ..." adds packages.
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+log() { echo "[install-deps] $*" >&2; }
+
+PKGS=(
+  # kernel / module build
+  gcc make libc6-dev bc flex bison libelf-dev libssl-dev cpio kmod xz-utils gzip
+  python3 sparse dkms git
+  linux-source-6.12
+  linux-headers-cloud-amd64            # deb61: 6.1.0-NN-cloud-amd64
+  linux-headers-6.12-cloud-amd64       # deb612: 6.12.NN+deb12-cloud-amd64
+  # QEMU guest environment (binaries copied into the initramfs) + host tools
+  qemu-system-x86 busybox-static bash iproute2 iperf3 tcpdump socat nftables
+  coreutils findutils util-linux procps
+  tshark python3-scapy
+  strongswan-charon strongswan-swanctl strongswan-starter
+)
+# shellcheck disable=SC2206
+PKGS+=(${ESPAH_EXTRA_PKGS:-})
+
+# one dpkg-query for all; packages dpkg never heard of are simply not printed
+declare -A ok=()
+while read -r pkg status; do
+  [[ $status == installed ]] && ok[${pkg%%:*}]=1
+done < <(dpkg-query -W -f '${Package} ${db:Status-Status}\n' "${PKGS[@]}" 2>/dev/null || true)
+missing=()
+for p in "${PKGS[@]}"; do [[ -n ${ok[$p]:-} ]] || missing+=("$p"); done
+
+if (( ${#missing[@]} == 0 )); then
+  log "all ${#PKGS[@]} packages already installed"
+  exit 0
+fi
+log "missing: ${missing[*]}"
+[[ ${1:-} == --check ]] && exit 1
+[[ $(id -u) == 0 ]] || { log "ERROR: must run as root to install packages"; exit 1; }
+
+# tshark asks whether non-root users may capture: answer no, non-interactively
+echo 'wireshark-common wireshark-common/install-setuid boolean false' | debconf-set-selections
+
+lists_fresh() {
+  # fresh = at least one Packages list exists and is younger than 6 hours
+  [[ -n $(find /var/lib/apt/lists -maxdepth 1 -name '*_Packages*' -mmin -360 2>/dev/null | head -1) ]]
+}
+updated=0
+if ! lists_fresh; then
+  log "apt-get update"; apt-get update -q; updated=1
+fi
+APT=(apt-get install -y -q --no-install-recommends -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
+if ! "${APT[@]}" "${missing[@]}"; then
+  (( updated )) && { log "ERROR: apt-get install failed"; exit 1; }
+  log "install failed; retrying after apt-get update"
+  apt-get update -q
+  "${APT[@]}" "${missing[@]}"
+fi
+log "installed: ${missing[*]}"
