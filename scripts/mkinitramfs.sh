@@ -197,6 +197,19 @@ r=$(mktemp -d "$ESPAH_CACHE/tmp/run.XXXXXX")
 trap 'rm -rf "$r" "${dm:-}"' EXIT
 mkdir -p "$r/espah/run" "$r/espah/guest"
 [[ -d $repo/scripts/guest ]] && cp -a "$repo/scripts/guest/." "$r/espah/guest/"
+# Test helpers (scripts/helpers/*.c) and tools go in as static binaries on PATH,
+# compiled once per source version.
+mkdir -p "$r/usr/bin" "$ESPAH_CACHE/helpers"
+for hsrc in "$repo"/scripts/helpers/*.c "$repo"/tools/*.c; do
+  [[ -f $hsrc ]] || continue
+  hname=$(basename "$hsrc" .c)
+  hbin=$ESPAH_CACHE/helpers/$hname-$(sha256sum "$hsrc" | cut -c1-12)
+  if [[ ! -x $hbin ]]; then
+    gcc -static -O2 -Wall -o "$hbin.tmp.$$" "$hsrc" || die "cannot compile $hsrc"
+    mv "$hbin.tmp.$$" "$hbin"
+  fi
+  cp "$hbin" "$r/usr/bin/$hname"
+done
 sabs=$(readlink -f "$script")
 if [[ $sabs == "$repo/scripts/guest/"* ]]; then
   echo "/espah/guest/${sabs#"$repo/scripts/guest/"}" > "$r/espah/run/script"
