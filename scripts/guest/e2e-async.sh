@@ -70,5 +70,5 @@ else
 	fail=$((fail + 1))
 	rc=1
 fi
-echo "async: $pass passed, $fail failed"
+echo "$pass passed, $fail failed"
 exit $rc
