@@ -564,6 +564,57 @@ static void input_cloned_vector(struct kunit *test)
 }
 
 /*
+ * A packet tap's clone keeps sharing the page frags after the stack gives
+ * our skb a private head, so skb_cloned() is false while the frags are
+ * shared (and skb_has_shared_frag() does not flag it). Decryption must not
+ * write into them: the tap would see plaintext inside an ESP frame.
+ */
+static void input_tap_shared_frags(struct kunit *test)
+{
+	const struct espah_esp_vector *v = test->param_value;
+	unsigned int esp_len = espah_esp_len(v), lin = min(8U, esp_len);
+	const u8 *esp = v->expected_packet + v->hdr_off;
+	struct xfrm_state *x = espah_state_new(test, v);
+	struct sk_buff *skb, *tap;
+	struct page *pg;
+	u8 *seen;
+	int ret;
+
+	if (v->next_header == IPPROTO_NONE || !v->payload_len)
+		kunit_skip(test, "no payload to compare");
+	skb = espah_rx_skb(test, x, v->expected_packet, v->hdr_off, lin,
+			   v->seq, v->seq_hi);
+	pg = alloc_page(GFP_KERNEL);
+	if (!pg) {
+		kfree_skb(skb);
+		KUNIT_ASSERT_NOT_NULL(test, pg);
+	}
+	memcpy(page_address(pg), esp + lin, esp_len - lin);
+	skb_add_rx_frag(skb, 0, pg, 0, esp_len - lin, PAGE_SIZE);
+
+	tap = skb_clone(skb, GFP_KERNEL);
+	if (!tap || pskb_expand_head(skb, 0, 0, GFP_KERNEL)) {
+		kfree_skb(tap);
+		kfree_skb(skb);
+		KUNIT_FAIL(test, "cannot set up the tap's clone");
+		return;
+	}
+	KUNIT_EXPECT_FALSE(test, skb_cloned(skb));
+	KUNIT_EXPECT_FALSE(test, skb_has_shared_frag(skb));
+
+	ret = espah_input(test, x, skb);
+	if (ret != -EINPROGRESS) {
+		KUNIT_EXPECT_EQ(test, ret, (int)v->next_header);
+		kfree_skb(skb);
+	}
+	seen = kunit_kmalloc(test, esp_len, GFP_KERNEL);
+	if (seen && !skb_copy_bits(tap, 0, seen, esp_len))
+		KUNIT_EXPECT_MEMEQ_MSG(test, seen, esp, esp_len,
+				       "the tap's copy of the frags changed (plaintext leaked)");
+	kfree_skb(tap);
+}
+
+/*
  * Every truncation of the ESP part (0 .. len - 1 octets after the ESP
  * header start) fails with a negative errno, without crashing.  Without an
  * ICV a truncated packet may decrypt to garbage, so there only the absence
@@ -1097,6 +1148,7 @@ static struct kunit_case espah_esp_vectors_cases[] = {
 	KUNIT_CASE_PARAM(input_icv_flipped, espah_esp_vectors_gen_params),
 	KUNIT_CASE_PARAM(input_nonlinear_vector, espah_esp_vectors_gen_params),
 	KUNIT_CASE_PARAM(input_cloned_vector, espah_esp_vectors_gen_params),
+	KUNIT_CASE_PARAM(input_tap_shared_frags, espah_esp_vectors_gen_params),
 	KUNIT_CASE_PARAM(init_state_header_len, espah_esp_vectors_gen_params),
 	{}
 };
