@@ -89,6 +89,9 @@ check_step "checkpatch --strict" checkpatch
 if [[ $skip_kunit == 0 && " $kernels " == *" test "* ]]; then
 	suite_step kunit-test scripts/run-kunit.sh
 fi
+if [[ $skip_e2e == 0 && " $kernels " == *" deb61 "* && " $kernels " == *" deb612 "* ]]; then
+	suite_step dkms bash scripts/test-dkms.sh
+fi
 if [[ $skip_e2e == 0 ]]; then
 	for k in $kernels; do
 		suite_step "e2e-$k" scripts/run-e2e.sh --kernel "$k" --impl espah \
