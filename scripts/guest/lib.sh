@@ -1,0 +1,528 @@
+# shellcheck shell=sh
+# lib.sh - shared helpers for the espah end-to-end guest tests.
+#
+# Sourced by e2e-esp.sh / e2e-gateway.sh inside the QEMU guest (busybox sh,
+# POSIX only).  Provides:
+#   - TAP-like reporting:  t_ok / t_fail / t_skip / t_check / t_finish
+#     ("ok N - name", "not ok N - name # reason", "N passed, N failed[, N skipped]")
+#   - implementation loading:  e2e_load_impl espah|intree
+#   - netns / veth / xfrm helpers, tcpdump capture + pcap counting,
+#     SA counters, /proc/net/xfrm_stat snapshots and diffs,
+#     a deterministic ~4 MiB payload with an embedded plaintext marker and a
+#     socat TCP transfer checked by sha256.
+#
+# All traffic stays inside guest network namespaces joined by veth pairs,
+# with 10.x / fd00:: addresses that exist only there.
+
+IP=${IP:-/usr/sbin/ip}
+E2E_TMP=${E2E_TMP:-/tmp/espah-e2e}
+E2E_IMPL=${E2E_IMPL:-}
+ESPAH_KO=${ESPAH_KO:-/espah/espah.ko}
+# Plaintext marker embedded in the TCP payload; must never be seen on an ESP link.
+E2E_MARKER=${E2E_MARKER:-ESPAH-E2E-PLAINTEXT-MARKER-0123456789}
+E2E_PAYLOAD_CHUNKS=${E2E_PAYLOAD_CHUNKS:-8}     # 8 x 512 KiB random + markers
+E2E_TCP_TIMEOUT=${E2E_TCP_TIMEOUT:-240}
+E2E_PORT=${E2E_PORT:-5001}
+# > 32 makes iproute2 send XFRMA_REPLAY_ESN_VAL (bitmap replay, no ESN flag).
+# Async crypto (cryptd behind aesni) reorders packets; a 32 window drops some.
+E2E_REPLAY_WINDOW=${E2E_REPLAY_WINDOW:-128}
+
+t_n=0
+t_pass=0
+t_nfail=0
+t_nskip=0
+t_start=$(date +%s)
+E2E_BGPIDS=""
+E2E_NETNS=""
+E2E_DIAG_FN=""          # set by a test to a function printing case diagnostics
+e2e_diag_done=0
+
+mkdir -p "$E2E_TMP"
+
+# ---------------------------------------------------------------- reporting
+
+log() { echo "# [$(( $(date +%s) - t_start ))s] $*"; }
+
+t_ok() {
+	t_n=$((t_n + 1)); t_pass=$((t_pass + 1))
+	echo "ok $t_n - $1"
+}
+
+# t_fail NAME REASON: report a failure and (once per case) the diagnostics
+t_fail() {
+	t_n=$((t_n + 1)); t_nfail=$((t_nfail + 1))
+	echo "not ok $t_n - $1 # $2"
+	if [ -n "$E2E_DIAG_FN" ]; then
+		if [ "$e2e_diag_done" = 0 ]; then
+			e2e_diag_done=1
+			echo "# ---- diagnostics for this case (look here) ----"
+			"$E2E_DIAG_FN" 2>&1 | sed 's/^/#   /'
+			echo "# ---- end of diagnostics ----"
+		else
+			echo "#   (diagnostics for this case printed above)"
+		fi
+	fi
+}
+
+t_skip() {
+	t_n=$((t_n + 1)); t_nskip=$((t_nskip + 1))
+	echo "ok $t_n - $1 # SKIP $2"
+}
+
+# t_check NAME CMD...: ok if CMD succeeds; otherwise fail with its last output line
+t_check() {
+	_name=$1; shift
+	if _out=$("$@" 2>&1); then
+		t_ok "$_name"
+	else
+		t_fail "$_name" "$(echo "$_out" | tail -n 1)"
+	fi
+}
+
+# Setup steps inside a case do not abort the run: the first error is kept in
+# E2E_SETUP_ERR and the case reports "not ok ... setup" via e2e_setup_check.
+E2E_SETUP_ERR=""
+e2e_setup_fail() {
+	echo "# setup error: $*"
+	[ -n "$E2E_SETUP_ERR" ] || E2E_SETUP_ERR=$*
+	return 1
+}
+
+# e2e_setup_check NAME: report a failed case setup; returns 1 if it failed
+e2e_setup_check() {
+	[ -z "$E2E_SETUP_ERR" ] && return 0
+	t_fail "$1: setup" "$E2E_SETUP_ERR"
+	e2e_cleanup_all
+	return 1
+}
+
+# start a new test case: reset per-case diagnostics state
+e2e_case_begin() {
+	e2e_diag_done=0
+	E2E_SETUP_ERR=""
+	E2E_DIAG_FN=${2:-}
+	log "=== case: $1"
+}
+
+t_finish() {
+	e2e_cleanup_all
+	_s="$t_pass passed, $t_nfail failed"
+	[ "$t_nskip" -gt 0 ] && _s="$_s, $t_nskip skipped"
+	log "total time $(( $(date +%s) - t_start ))s"
+	echo "$_s"
+	[ "$t_nfail" -eq 0 ]
+}
+
+die() {
+	echo "not ok $((t_n + 1)) - setup # $*"
+	t_nfail=$((t_nfail + 1)); t_n=$((t_n + 1))
+	t_finish
+	exit 1
+}
+
+# ---------------------------------------------------------------- implementation
+
+e2e_mod_loaded() { grep -q "^$1 " /proc/modules 2>/dev/null; }
+e2e_mod_refcnt() { awk -v m="$1" '$1 == m { print $3 }' /proc/modules; }
+
+# best-effort load of generic helpers (built-in on some kernels: ignore errors)
+e2e_load_helpers() {
+	for _m in veth xfrm_user xfrm_algo authenc gcm ghash_generic ghash-clmulni-intel \
+		aes_generic aesni_intel cbc hmac sha256_generic sha256_ssse3 cryptd; do
+		modprobe -q "$_m" >/dev/null 2>&1 || true
+	done
+}
+
+# e2e_load_impl espah|intree
+e2e_load_impl() {
+	E2E_IMPL=$1
+	mkdir -p /var/run/netns /run /etc/modprobe.d 2>/dev/null
+	case "$1" in
+	espah)
+		# the in-tree ESP/AH must not be there, nor be auto-loaded behind our back
+		# (xfrm_get_type() request_module()s "xfrm-type-<family>-<proto>")
+		cat >/etc/modprobe.d/espah-e2e.conf <<-EOF
+		blacklist esp4
+		blacklist esp6
+		blacklist ah4
+		blacklist ah6
+		install esp4 /bin/false
+		install esp6 /bin/false
+		install ah4 /bin/false
+		install ah6 /bin/false
+		EOF
+		for _m in esp4 esp6 ah4 ah6; do
+			if e2e_mod_loaded "$_m"; then
+				log "$_m is loaded, removing it"
+				rmmod "$_m" || die "cannot unload in-tree $_m"
+			elif [ -d "/sys/module/$_m" ]; then
+				die "in-tree $_m is built into this kernel: espah cannot replace it"
+			fi
+		done
+		e2e_load_helpers
+		if e2e_mod_loaded espah; then
+			log "espah already loaded"
+		else
+			[ -f "$ESPAH_KO" ] || die "$ESPAH_KO not found"
+			insmod "$ESPAH_KO" || die "insmod $ESPAH_KO failed (see dmesg)"
+		fi
+		;;
+	intree)
+		rm -f /etc/modprobe.d/espah-e2e.conf
+		e2e_mod_loaded espah && die "espah is loaded; intree mode needs it absent"
+		e2e_load_helpers
+		modprobe esp4 || die "modprobe esp4 failed"
+		modprobe esp6 || die "modprobe esp6 failed"
+		;;
+	*) die "unknown implementation '$1' (espah|intree)" ;;
+	esac
+	log "impl=$E2E_IMPL kernel=$(uname -r) modules: $(awk '$1 ~ /^(espah|esp4|esp6|ah4|ah6|xfrm_user)$/ {printf "%s(ref %s) ", $1, $3}' /proc/modules)"
+}
+
+# e2e_check_impl_in_use NAME FAMILY: while SAs exist, the right module must
+# hold references (xfrm_get_type() takes one per state) and, for espah, no
+# in-tree ESP/AH module may have appeared.
+e2e_check_impl_in_use() {
+	_name=$1 _fam=$2
+	if [ "$E2E_IMPL" = espah ]; then
+		_mod=espah
+		for _m in esp4 esp6 ah4 ah6; do
+			if e2e_mod_loaded "$_m"; then
+				t_fail "$_name" "in-tree $_m got loaded: the SAs may not be using espah"
+				return
+			fi
+		done
+	elif [ "$_fam" = 4 ]; then _mod=esp4; else _mod=esp6; fi
+	_ref=$(e2e_mod_refcnt "$_mod")
+	if [ -n "$_ref" ] && [ "$_ref" -gt 0 ]; then
+		t_ok "$_name"
+		log "$_mod refcount $_ref"
+	else
+		t_fail "$_name" "$_mod refcount '${_ref:-absent}' with SAs installed: states are not bound to $_mod"
+	fi
+}
+
+# ---------------------------------------------------------------- netns
+
+ns() { _n=$1; shift; "$IP" netns exec "$_n" "$@"; }
+
+e2e_ns_add() {
+	for _n in "$@"; do
+		"$IP" netns del "$_n" 2>/dev/null
+		"$IP" netns add "$_n" || { e2e_setup_fail "ip netns add $_n"; continue; }
+		"$IP" -n "$_n" link set lo up
+		E2E_NETNS="$E2E_NETNS $_n"
+	done
+}
+
+e2e_bg_add() { E2E_BGPIDS="$E2E_BGPIDS $1"; }
+
+e2e_bg_kill() {
+	for _p in $E2E_BGPIDS; do
+		kill -TERM "$_p" 2>/dev/null && wait "$_p" 2>/dev/null
+	done
+	E2E_BGPIDS=""
+}
+
+# flush xfrm state and delete every netns created so far
+e2e_cleanup_all() {
+	e2e_bg_kill
+	for _n in $E2E_NETNS; do
+		"$IP" -n "$_n" xfrm policy flush 2>/dev/null
+		"$IP" -n "$_n" xfrm state flush 2>/dev/null
+		"$IP" netns del "$_n" 2>/dev/null
+	done
+	E2E_NETNS=""
+}
+
+# e2e_veth NS_A IF_A NS_B IF_B
+e2e_veth() {
+	"$IP" link add "$2" netns "$1" type veth peer name "$4" netns "$3" || e2e_setup_fail "veth $1:$2 - $3:$4"
+	"$IP" -n "$1" link set "$2" up
+	"$IP" -n "$3" link set "$4" up
+}
+
+# e2e_addr NS IF ADDR/PLEN  (v6 without DAD so addresses are usable at once)
+e2e_addr() {
+	case "$3" in
+	*:*) "$IP" -n "$1" -6 addr add "$3" dev "$2" nodad ;;
+	*) "$IP" -n "$1" addr add "$3" dev "$2" ;;
+	esac || e2e_setup_fail "addr add $3 dev $2 in $1"
+}
+
+# ---------------------------------------------------------------- xfrm
+
+# fixed, deterministic keys (never use these anywhere real)
+E2E_GCM_KEY_1=0x0102030405060708090a0b0c0d0e0f10a1a2a3a4   # 16B AES + 4B salt
+E2E_GCM_KEY_2=0x1112131415161718191a1b1c1d1e1f20b1b2b3b4
+E2E_ENC_KEY_1=0x2122232425262728292a2b2c2d2e2f30
+E2E_ENC_KEY_2=0x3132333435363738393a3b3c3d3e3f40
+E2E_AUTH_KEY_1=0x4142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f60
+E2E_AUTH_KEY_2=0x6162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f80
+
+# e2e_algo TRANSFORM 1|2: print the algorithm part of "ip xfrm state add"
+e2e_algo() {
+	case "$1" in
+	gcm128)
+		if [ "$2" = 1 ]; then _k=$E2E_GCM_KEY_1; else _k=$E2E_GCM_KEY_2; fi
+		echo "aead rfc4106(gcm(aes)) $_k 128" ;;
+	cbc-sha256)
+		if [ "$2" = 1 ]; then _e=$E2E_ENC_KEY_1 _a=$E2E_AUTH_KEY_1
+		else _e=$E2E_ENC_KEY_2 _a=$E2E_AUTH_KEY_2; fi
+		echo "enc cbc(aes) $_e auth-trunc hmac(sha256) $_a 128" ;;
+	*) echo "unknown-transform-$1"; return 1 ;;
+	esac
+}
+
+# e2e_sa NS SRC DST SPI REQID MODE TRANSFORM KEYIDX
+e2e_sa() {
+	# shellcheck disable=SC2046  # algorithm words are split on purpose
+	"$IP" -n "$1" xfrm state add src "$2" dst "$3" proto esp spi "$4" reqid "$5" \
+		mode "$6" replay-window "$E2E_REPLAY_WINDOW" $(e2e_algo "$7" "$8") ||
+		e2e_setup_fail "xfrm state add in $1: $2 -> $3 spi $4 mode $6 $7 rejected"
+}
+
+# e2e_pol NS DIR SELSRC SELDST TMPLSRC TMPLDST REQID MODE
+e2e_pol() {
+	"$IP" -n "$1" xfrm policy add src "$3" dst "$4" dir "$2" priority 100 \
+		tmpl src "$5" dst "$6" proto esp reqid "$7" mode "$8" ||
+		e2e_setup_fail "xfrm policy add in $1: dir $2 $3 -> $4"
+}
+
+# IPv6 neighbour discovery must bypass IPsec when the selectors cover the
+# link addresses (transport mode): allow NS/NA in and out at higher priority.
+e2e_nd_bypass() {
+	for _t in 135 136; do
+		for _d in out in; do
+			"$IP" -n "$1" xfrm policy add src ::/0 dst ::/0 proto 58 type "$_t" \
+				dir "$_d" priority 10 || e2e_setup_fail "nd bypass policy in $1"
+		done
+	done
+}
+
+# e2e_sa_field NS SRC DST SPI packets|failed|replay: print one SA counter
+e2e_sa_field() {
+	"$IP" -n "$1" -s xfrm state get src "$2" dst "$3" proto esp spi "$4" 2>/dev/null |
+	awk -v f="$5" '
+		/lifetime current:/ { getline; gsub(/[(),]/, " ");
+			for (i = 1; i < NF; i++) if ($(i+1) == "packets") p = $i }
+		/replay-window .* failed/ { for (i = 1; i < NF; i++) { if ($i == "failed") fl = $(i+1); if ($i == "replay") rp = $(i+1) } }
+		END { if (f == "packets") print p; else if (f == "failed") print fl; else print rp }'
+}
+
+# e2e_sa_counters_ok NS SRC DST SPI: packets > 0 and no integrity failures
+e2e_sa_counters_ok() {
+	_p=$(e2e_sa_field "$1" "$2" "$3" "$4" packets)
+	_f=$(e2e_sa_field "$1" "$2" "$3" "$4" failed)
+	if [ -z "$_p" ]; then echo "$1: SA $2->$3 spi $4 not found"; return 1; fi
+	if [ "$_p" -le 0 ]; then echo "$1: SA $2->$3 spi $4 has 0 packets"; return 1; fi
+	if [ -n "$_f" ] && [ "$_f" -gt 0 ]; then echo "$1: SA $2->$3 spi $4 integrity failed=$_f"; return 1; fi
+	echo "$1: SA $2->$3 spi $4 packets=$_p failed=${_f:-?}"
+}
+
+# ---------------------------------------------------------------- xfrm_stat
+
+e2e_stat_snap() { ns "$1" cat /proc/net/xfrm_stat >"$2" 2>/dev/null; }
+e2e_have_xfrm_stat() { [ -r /proc/net/xfrm_stat ]; }
+
+# e2e_stat_diff BEFORE AFTER: print "Name before -> after (+d)" for every counter that rose
+e2e_stat_diff() {
+	awk 'NR == FNR { b[$1] = $2; next }
+	     ($1 in b) && $2 > b[$1] { printf "%s %d -> %d (+%d)\n", $1, b[$1], $2, $2 - b[$1] }
+	     !($1 in b) && $2 > 0   { printf "%s 0 -> %d (+%d)\n", $1, $2, $2 }' "$1" "$2"
+}
+
+# e2e_stat_get FILE NAME
+e2e_stat_get() { awk -v n="$2" '$1 == n { print $2 }' "$1"; }
+
+# ---------------------------------------------------------------- capture
+
+# e2e_cap_start NS IF PCAP [in|out|inout]: background tcpdump, wait until it
+# listens.  Use "out" on both ends of a link to see exactly the wire: in tunnel
+# mode the decapsulated inner packet is re-injected on the receiving device,
+# so an ingress capture there also shows the (already decrypted) plaintext.
+e2e_cap_start() {
+	rm -f "$3" "$3.err"
+	# not via the ns() function: "$!" must be tcpdump itself (ip netns exec execs)
+	"$IP" netns exec "$1" tcpdump -i "$2" -Q "${4:-inout}" -n -s 0 -U -B 8192 -w "$3" 2>"$3.err" &
+	_cp=$!
+	e2e_bg_add "$_cp"
+	_i=0
+	while ! grep -q "listening on" "$3.err" 2>/dev/null; do
+		_i=$((_i + 1))
+		if [ "$_i" -gt 100 ] || ! kill -0 "$_cp" 2>/dev/null; then
+			log "tcpdump on $1:$2 did not start: $(cat "$3.err")"
+			break
+		fi
+		sleep 0.1
+	done
+	eval "E2E_CAP_PID_$(echo "$1$2" | tr -c 'a-zA-Z0-9\n' '_')=$_cp"
+}
+
+# e2e_cap_stop NS IF PCAP
+e2e_cap_stop() {
+	eval "_cp=\$E2E_CAP_PID_$(echo "$1$2" | tr -c 'a-zA-Z0-9\n' '_')"
+	[ -n "$_cp" ] || return 0
+	sleep 0.3
+	kill -TERM "$_cp" 2>/dev/null
+	_i=0
+	while kill -0 "$_cp" 2>/dev/null && [ "$_i" -lt 50 ]; do sleep 0.1; _i=$((_i + 1)); done
+	kill -KILL "$_cp" 2>/dev/null
+	wait "$_cp" 2>/dev/null
+	log "capture $1:$2: $(grep -v -e '^tcpdump: listening' -e '^$' -e '^tcpdump: ' "$3.err" | tr '\n' ' ')"
+	_dr=$(sed -n 's/^\([0-9]*\) packets dropped by kernel/\1/p' "$3.err")
+	[ "${_dr:-0}" -gt 0 ] && log "WARNING: capture $1:$2 dropped $_dr packets: wire checks are incomplete"
+	return 0
+}
+
+# e2e_pcap_count FILTER PCAP...: number of packets matching a tcpdump filter
+e2e_pcap_count() {
+	_f=$1; shift
+	for _pc in "$@"; do tcpdump -r "$_pc" -n "$_f" 2>/dev/null; done | wc -l
+}
+
+# e2e_pcap_summary PCAP [N]: a short per-protocol summary plus the first packets
+e2e_pcap_summary() {
+	[ -f "$1" ] || { echo "(no capture $1)"; return; }
+	echo "capture $1: total=$(e2e_pcap_count '' "$1") esp=$(e2e_pcap_count 'ip proto 50 or ip6 proto 50' "$1") tcp=$(e2e_pcap_count tcp "$1") icmp=$(e2e_pcap_count 'icmp or icmp6' "$1") arp=$(e2e_pcap_count arp "$1")"
+	tcpdump -r "$1" -n 2>/dev/null | head -n "${2:-20}"
+}
+
+# filters for "plaintext that should have been protected": any TCP, any ICMP
+# echo (v4 and v6); neighbour discovery / MLD / RS / RA are link-local control
+# shellcheck disable=SC2034  # used by the sourcing scripts
+E2E_PLAIN_FILTER_4='tcp or icmp'
+# shellcheck disable=SC2034
+E2E_PLAIN_FILTER_6='tcp or (icmp6 and ip6[40] != 133 and ip6[40] != 134 and ip6[40] != 135 and ip6[40] != 136 and ip6[40] != 143)'
+
+# e2e_marker_count PCAP...: in how many NUL-delimited records of the raw
+# capture files the plaintext marker appears (a plain packet carries it
+# verbatim; much faster than tcpdump -A under TCG).  -z: busybox grep stops
+# matching a newline-delimited line at its first NUL byte.
+e2e_marker_count() {
+	cat "$@" 2>/dev/null | grep -c -z -F "$E2E_MARKER"
+}
+
+# ---------------------------------------------------------------- payload + TCP
+
+# e2e_make_payload: $E2E_TMP/payload (~4 MiB random with plaintext markers)
+e2e_make_payload() {
+	[ -s "$E2E_TMP/payload" ] && return 0
+	{
+		_i=0
+		while [ "$_i" -lt "$E2E_PAYLOAD_CHUNKS" ]; do
+			_j=0
+			while [ "$_j" -lt 32 ]; do
+				echo "$E2E_MARKER chunk $_i line $_j"
+				_j=$((_j + 1))
+			done
+			head -c 524288 /dev/urandom
+			_i=$((_i + 1))
+		done
+	} >"$E2E_TMP/payload"
+	E2E_PAYLOAD_SHA=$(sha256sum "$E2E_TMP/payload" | cut -d' ' -f1)
+	log "payload $(wc -c <"$E2E_TMP/payload") bytes sha256 $E2E_PAYLOAD_SHA"
+}
+
+# e2e_tcp_xfer NS_SRV SRV_ADDR NS_CLI: send the payload client->server with
+# socat; succeed iff the receiver's sha256 matches the sender's.
+e2e_tcp_xfer() {
+	command -v socat >/dev/null || { echo "socat not in guest"; return 1; }
+	e2e_make_payload
+	_rx=$E2E_TMP/rx.$$
+	rm -f "$_rx"
+	case "$2" in
+	*:*) _l="TCP6-LISTEN:$E2E_PORT,bind=[$2],reuseaddr"; _c="TCP6:[$2]:$E2E_PORT" ;;
+	*) _l="TCP4-LISTEN:$E2E_PORT,bind=$2,reuseaddr"; _c="TCP4:$2:$E2E_PORT" ;;
+	esac
+	"$IP" netns exec "$1" timeout "$E2E_TCP_TIMEOUT" socat -u "$_l" "CREATE:$_rx" 2>"$_rx.srv.err" &
+	_sp=$!
+	_t0=$(date +%s)
+	ns "$3" timeout "$E2E_TCP_TIMEOUT" socat -u "OPEN:$E2E_TMP/payload" \
+		"$_c,retry=20,interval=0.5" 2>"$_rx.cli.err"
+	_rc=$?
+	if [ "$_rc" != 0 ]; then
+		kill "$_sp" 2>/dev/null; wait "$_sp" 2>/dev/null
+		_why="exit $_rc"
+		[ "$_rc" -ge 124 ] && _why="killed after the ${E2E_TCP_TIMEOUT}s timeout (exit $_rc)"
+		echo "sender to $2 $_why, received $(wc -c <"$_rx" 2>/dev/null || echo 0) bytes: $(tail -n 2 "$_rx.cli.err" | tr '\n' ' ')"
+		return 1
+	fi
+	wait "$_sp"
+	_rc=$?
+	_dt=$(( $(date +%s) - _t0 ))
+	_got=$(sha256sum "$_rx" 2>/dev/null | cut -d' ' -f1)
+	_len=$(wc -c <"$_rx" 2>/dev/null)
+	rm -f "$_rx"
+	_want=$(sha256sum "$E2E_TMP/payload" | cut -d' ' -f1)
+	if [ "$_got" != "$_want" ]; then
+		echo "sha256 mismatch: received $_len bytes (rc $_rc) sha $_got, want $_want; srv: $(tail -n 2 "$_rx.srv.err" | tr '\n' ' ')"
+		return 1
+	fi
+	echo "received $_len bytes in ${_dt}s, sha256 matches"
+}
+
+# e2e_ping NS DST [COUNT]: all echo replies must come back
+e2e_ping() {
+	_c=${3:-3}
+	_o=$(ns "$1" ping -c "$_c" -w $((_c * 3 + 10)) "$2" 2>&1)
+	_r=$(echo "$_o" | sed -n 's/.* \([0-9][0-9]*\) packets received.*/\1/p; s/.* \([0-9][0-9]*\) received.*/\1/p' | head -n 1)
+	if [ "${_r:-0}" -eq "$_c" ]; then
+		echo "$_r/$_c replies"
+	else
+		echo "$_o" | tail -n 2 | tr '\n' ' '; echo
+		return 1
+	fi
+}
+
+# e2e_ping_fails NS DST: no echo reply may come back
+e2e_ping_fails() {
+	if ns "$1" ping -c 3 -w 6 "$2" >/dev/null 2>&1; then
+		echo "ping $2 from $1 unexpectedly succeeded"
+		return 1
+	fi
+	echo "ping $2 from $1 failed as expected"
+}
+
+# ---------------------------------------------------------------- generic extras
+
+# e2e_sa_words NS SRC DST SPI REQID MODE WORD...: "ip xfrm state add" with the
+# algorithms and further options as words (e.g. aead NAME KEY ICV flag esn
+# encap espinudp 4500 4500 0.0.0.0).  Does not mark the case setup failed:
+# returns ip's status and leaves its error output in $E2E_SA_ERR.
+# shellcheck disable=SC2034  # read by the sourcing scripts
+E2E_SA_ERR=""
+e2e_sa_words() {
+	_n=$1 _s=$2 _d=$3 _spi=$4 _rq=$5 _md=$6
+	shift 6
+	# shellcheck disable=SC2034
+	E2E_SA_ERR=$("$IP" -n "$_n" xfrm state add src "$_s" dst "$_d" proto esp \
+		spi "$_spi" reqid "$_rq" mode "$_md" replay-window "$E2E_REPLAY_WINDOW" "$@" 2>&1)
+}
+
+# e2e_hexkey NBYTES SEED: a deterministic test key "0x..." of NBYTES bytes
+# (an empty line for 0 bytes: keyless algorithms take an empty argument)
+e2e_hexkey() {
+	[ "$1" -gt 0 ] || { echo; return; }
+	awk -v n="$1" -v s="$2" 'BEGIN { printf "0x"; for (i = 0; i < n; i++) printf "%02x", (s * 37 + i * 11 + 1) % 256; print "" }'
+}
+
+# e2e_pcap_esp PCAP [FILTER]: one line "SPI SEQ LENGTH" (hex SPI and sequence
+# number, decimal ESP length from the ESP header to the ICV, as tcpdump prints
+# them, also inside UDP encapsulation) per ESP packet
+e2e_pcap_esp() {
+	tcpdump -r "$1" -n ${2:+"$2"} 2>/dev/null |
+		sed -n 's/.*ESP(spi=\(0x[0-9a-f]*\),seq=\(0x[0-9a-f]*\)), length \([0-9][0-9]*\).*/\1 \2 \3/p'
+}
+
+# e2e_helper_bin NAME: path of a static test helper (scripts/helpers/NAME.c,
+# passed into the guest as /espah/bin/NAME), or fail
+e2e_helper_bin() {
+	for _h in "${ESPAH_HELPERS:-/espah/bin}/$1" "/espah/$1"; do
+		[ -x "$_h" ] && { echo "$_h"; return 0; }
+	done
+	command -v "$1" 2>/dev/null
+}
+
+trap 'e2e_cleanup_all' EXIT
+trap 'e2e_cleanup_all; exit 130' INT TERM
