@@ -12,21 +12,7 @@
 
 #include <net/xfrm.h>
 
-/* Keep in step with espah_drop_names[] in stats.c and include/espah.h. */
-enum espah_drop {
-	ESPAH_RX_TRUNCATED,	/* shorter than the SA's headers and ICV */
-	ESPAH_RX_BAD_LENGTH,	/* length field or block alignment wrong */
-	ESPAH_RX_BAD_HEADER,	/* malformed IP options or extension headers */
-	ESPAH_RX_ICV,		/* integrity check failed */
-	ESPAH_RX_BAD_PADDING,	/* pad length beyond the payload */
-	ESPAH_RX_DUMMY,		/* RFC 4303 dummy packet (next header 59) */
-	ESPAH_RX_NOMEM,
-	ESPAH_RX_CRYPTO,	/* the crypto API failed otherwise */
-	ESPAH_TX_TOO_BIG,
-	ESPAH_TX_NOMEM,
-	ESPAH_TX_CRYPTO,
-	ESPAH_DROP_MAX
-};
+#include "espah.h"
 
 int espah_stats_init(void);
 void espah_stats_exit(void);

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "espah.h"
+
 #define MAX_COLS 32
 #define MAX_ROWS 4096
 #define ID_COLS 4	/* proto family spi daddr */
@@ -242,7 +244,7 @@ int main(int argc, char **argv)
 		{ }
 	};
 	static struct table before, now, delta;
-	const char *path = "/proc/net/espah", *spi = NULL;
+	const char *path = ESPAH_PROC_FILE, *spi = NULL;
 	int json = 0, all = 0, interval = 0, count = -1, c;
 
 	while ((c = getopt_long(argc, argv, "s:aji:c:f:h", opts, NULL)) != -1) {
