@@ -14,7 +14,8 @@ filter=${3:-}
 case "$which" in
 all)
 	suites=""
-	for s in esp gateway ah counters async transforms features; do
+	# transforms and features (issue 4) run on request: --suite NAME
+	for s in esp gateway ah counters async; do
 		[ -f "$here/e2e-$s.sh" ] && suites="$suites $s"
 	done ;;
 *) suites=$which ;;
