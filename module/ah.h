@@ -56,6 +56,8 @@ struct ah_req {
 	unsigned int ah_len;
 	/* Network header to the end of the AH header. */
 	unsigned int hdrs_len;
+	/* What the scatterlist covers. */
+	unsigned int nbytes;
 	u8 *icv;
 	struct ahash_request *ahash;
 	struct scatterlist *sg;
@@ -89,8 +91,9 @@ void ah_req_layout(struct ah_sa *sa);
 struct ah_req *ah_req_alloc(struct xfrm_state *x, struct sk_buff *skb,
 			    unsigned int ah_len);
 void ah_req_free(struct ah_req *req);
-int ah_icv_compute(struct ah_req *req, unsigned int icv_field_len,
-		   bool outbound, crypto_completion_t done);
+int ah_icv_headers(struct ah_req *req, unsigned int icv_field_len,
+		   bool outbound);
+int ah_icv_digest(struct ah_req *req, crypto_completion_t done);
 
 /* ah_output.c */
 int ah_output(struct xfrm_state *x, struct sk_buff *skb);

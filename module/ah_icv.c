@@ -11,7 +11,6 @@
  * 4302 2.5.1, appended as the in-tree ah4/ah6 do).
  */
 #include <crypto/hash.h>
-#include <linux/err.h>
 #include <linux/net.h>
 #include <linux/scatterlist.h>
 #include <linux/skbuff.h>
@@ -71,67 +70,9 @@ static int ah_req_nsg(const struct xfrm_state *x, struct sk_buff *skb)
 }
 
 /*
- * @skb's transport header is its AH header, @ah_len bytes long; the
- * headers from the network header to there are in the linear part.
+ * Points the scatterlist at the header copy, then at the packet after the
+ * AH header where it is, then with ESN at the high sequence bits.
  */
-struct ah_req *ah_req_alloc(struct xfrm_state *x, struct sk_buff *skb,
-			    unsigned int ah_len)
-{
-	const struct ah_sa *sa = ah_sa(x);
-	unsigned int hdrs_len = skb_network_header_len(skb) + ah_len;
-	struct ah_req *req;
-	int nsg;
-	u8 *p;
-
-	nsg = ah_req_nsg(x, skb);
-	if (unlikely(nsg < 0))
-		return ERR_PTR(nsg);
-	req = kmalloc(sa->req_fixed_len + nsg * sizeof(struct scatterlist) +
-		      AH_HDRS_ALIGN - 1 + hdrs_len, GFP_ATOMIC);
-	if (unlikely(!req))
-		return ERR_PTR(-ENOMEM);
-
-	req->x = x;
-	req->skb = skb;
-	req->nsg = nsg;
-	req->ah_len = ah_len;
-	req->hdrs_len = hdrs_len;
-	p = PTR_ALIGN((u8 *)(req + 1), espah_ahash_alignmask(sa->ahash) + 1);
-	req->icv = p;
-	p = PTR_ALIGN(p + crypto_ahash_digestsize(sa->ahash),
-		      crypto_tfm_ctx_alignment());
-	req->ahash = (struct ahash_request *)p;
-	p += sizeof(struct ahash_request) + crypto_ahash_reqsize(sa->ahash);
-	req->sg = PTR_ALIGN((struct scatterlist *)p,
-			    __alignof__(struct scatterlist));
-	req->hdrs = PTR_ALIGN((u8 *)(req->sg + nsg), AH_HDRS_ALIGN);
-	ahash_request_set_tfm(req->ahash, sa->ahash);
-	return req;
-}
-
-void ah_req_free(struct ah_req *req)
-{
-	kfree(req);
-}
-
-/*
- * Copies the headers and puts the copy in the form the ICV covers: the
- * family's mutable fields, and the ICV field (@icv_field_len bytes; any
- * padding after it is hashed as sent, RFC 4302 3.3.3.2.1) zeroed.
- */
-static int ah_copy_headers(struct ah_req *req, unsigned int icv_field_len,
-			   bool outbound)
-{
-	const struct ah_sa *sa = ah_sa(req->x);
-	unsigned int ip_len = skb_network_header_len(req->skb);
-
-	memcpy(req->hdrs, skb_network_header(req->skb), req->hdrs_len);
-	memset(req->hdrs + ip_len + offsetof(struct ip_auth_hdr, auth_data),
-	       0, icv_field_len);
-	return sa->clear_mutable(req->hdrs, ip_len, outbound);
-}
-
-/* Returns the number of bytes the scatterlist covers, or an errno. */
 static int ah_req_map(struct ah_req *req)
 {
 	struct sk_buff *skb = req->skb;
@@ -150,28 +91,91 @@ static int ah_req_map(struct ah_req *req)
 		len += sizeof(req->seqhi);
 	}
 	sg_mark_end(&req->sg[n - 1]);
-	return req->hdrs_len + len;
+	req->nbytes = req->hdrs_len + len;
+	return 0;
 }
 
 /*
- * Starts hashing the packet into req->icv. Returns 0 when done,
- * -EINPROGRESS when @done will be called, or an errno.
+ * @skb's transport header is its AH header, @ah_len bytes long; the
+ * headers from the network header to there are in the linear part.
+ * Returns NULL when there is no memory for the request, or the packet is
+ * a frag list nested deeper than skb_to_sgvec() follows.
  */
-int ah_icv_compute(struct ah_req *req, unsigned int icv_field_len,
-		   bool outbound, crypto_completion_t done)
+struct ah_req *ah_req_alloc(struct xfrm_state *x, struct sk_buff *skb,
+			    unsigned int ah_len)
 {
-	int nbytes, err;
+	const struct ah_sa *sa = ah_sa(x);
+	unsigned int hdrs_len = skb_network_header_len(skb) + ah_len;
+	struct ah_req *req;
+	int nsg;
+	u8 *p;
 
-	err = ah_copy_headers(req, icv_field_len, outbound);
-	if (unlikely(err)) {
-		net_dbg_ratelimited("espah: AH: malformed IP header, options or extension headers\n");
-		return err;
+	nsg = ah_req_nsg(x, skb);
+	if (unlikely(nsg < 0))
+		return NULL;
+	req = kmalloc(sa->req_fixed_len + nsg * sizeof(struct scatterlist) +
+		      AH_HDRS_ALIGN - 1 + hdrs_len, GFP_ATOMIC);
+	if (unlikely(!req))
+		return NULL;
+
+	req->x = x;
+	req->skb = skb;
+	req->nsg = nsg;
+	req->ah_len = ah_len;
+	req->hdrs_len = hdrs_len;
+	p = PTR_ALIGN((u8 *)(req + 1), espah_ahash_alignmask(sa->ahash) + 1);
+	req->icv = p;
+	p = PTR_ALIGN(p + crypto_ahash_digestsize(sa->ahash),
+		      crypto_tfm_ctx_alignment());
+	req->ahash = (struct ahash_request *)p;
+	p += sizeof(struct ahash_request) + crypto_ahash_reqsize(sa->ahash);
+	req->sg = PTR_ALIGN((struct scatterlist *)p,
+			    __alignof__(struct scatterlist));
+	req->hdrs = PTR_ALIGN((u8 *)(req->sg + nsg), AH_HDRS_ALIGN);
+	ahash_request_set_tfm(req->ahash, sa->ahash);
+	if (unlikely(ah_req_map(req))) {
+		kfree(req);
+		return NULL;
 	}
-	nbytes = ah_req_map(req);
-	if (unlikely(nbytes < 0))
-		return nbytes;
+	return req;
+}
 
+void ah_req_free(struct ah_req *req)
+{
+	kfree(req);
+}
+
+/*
+ * Copies the headers and puts the copy in the form the ICV covers: the
+ * family's mutable fields, and the ICV field (@icv_field_len bytes; any
+ * padding after it is hashed as sent, RFC 4302 3.3.3.2.1) zeroed.
+ * Returns -EINVAL when the IP header, its options or the extension
+ * headers are malformed, or AH cannot tell how they arrive.
+ */
+int ah_icv_headers(struct ah_req *req, unsigned int icv_field_len,
+		   bool outbound)
+{
+	const struct ah_sa *sa = ah_sa(req->x);
+	unsigned int ip_len = skb_network_header_len(req->skb);
+	int err;
+
+	memcpy(req->hdrs, skb_network_header(req->skb), req->hdrs_len);
+	memset(req->hdrs + ip_len + offsetof(struct ip_auth_hdr, auth_data),
+	       0, icv_field_len);
+	err = sa->clear_mutable(req->hdrs, ip_len, outbound);
+	if (unlikely(err))
+		net_dbg_ratelimited("espah: AH SPI %08x: malformed IP header, options or extension headers\n",
+				    ntohl(req->x->id.spi));
+	return err;
+}
+
+/*
+ * Starts hashing into req->icv. Returns 0 when done, -EINPROGRESS when
+ * @done will be called, or an errno.
+ */
+int ah_icv_digest(struct ah_req *req, crypto_completion_t done)
+{
 	ahash_request_set_callback(req->ahash, 0, done, req);
-	ahash_request_set_crypt(req->ahash, req->sg, req->icv, nbytes);
+	ahash_request_set_crypt(req->ahash, req->sg, req->icv, req->nbytes);
 	return crypto_ahash_digest(req->ahash);
 }

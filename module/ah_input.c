@@ -10,10 +10,12 @@
  * the ICV did not verify.
  */
 #include <crypto/hash.h>
+#include <linux/net.h>
 #include <linux/skbuff.h>
 #include <net/xfrm.h>
 
 #include "ah.h"
+#include "stats.h"
 
 /*
  * Length of the ICV field in an AH header of @ah_len bytes, or -EINVAL.
@@ -52,11 +54,11 @@ static int ah_input_finish(struct xfrm_state *x, struct sk_buff *skb,
 	u8 nexthdr = ah->nexthdr;
 
 	if (unlikely(err))
-		return err;
+		return espah_drop(x, ESPAH_RX_CRYPTO, err);
 	/* Constant time: the comparison must not tell how much matched. */
 	if (unlikely(crypto_memneq(icv, ah->auth_data,
 				   ah_sa(x)->icv_trunc_len)))
-		return -EBADMSG;
+		return espah_drop(x, ESPAH_RX_ICV, -EBADMSG);
 
 	__skb_pull(skb, ah_hdr_len_field(ah));
 	ah_set_transport_header(x, skb, ip_len);
@@ -75,44 +77,55 @@ static void ah_input_done(void *data, int err)
 
 ESPAH_CRYPTO_DONE(ah_input_done)
 
-int ah_input(struct xfrm_state *x, struct sk_buff *skb)
+static int ah_verify(struct xfrm_state *x, struct sk_buff *skb,
+		     unsigned int ah_len, unsigned int icv_len)
 {
-	const struct ah_sa *sa = ah_sa(x);
-	unsigned int ah_len;
 	struct ah_req *req;
-	int icv_len, err;
-
-	if (unlikely(!pskb_may_pull(skb, sizeof(struct ip_auth_hdr))))
-		return -EINVAL;
-	ah_len = ah_hdr_len_field((const struct ip_auth_hdr *)skb->data);
-	icv_len = ah_icv_field_len(sa, ah_len);
-	if (unlikely(icv_len < 0)) {
-		net_dbg_ratelimited("espah: AH header length %u does not fit the SA\n",
-				    ah_len);
-		return icv_len;
-	}
-	if (unlikely(!pskb_may_pull(skb, ah_len)))
-		return -EINVAL;
-	/*
-	 * The mode rewrites the IP header after us, so the head must not be
-	 * shared with a clone (a packet tap's, say). The packet itself is
-	 * only read here.
-	 */
-	err = skb_unclone(skb, GFP_ATOMIC);
-	if (unlikely(err))
-		return err;
-	/* Removing the header invalidates a checksum the device computed. */
-	skb->ip_summed = CHECKSUM_NONE;
+	int err;
 
 	req = ah_req_alloc(x, skb, ah_len);
-	if (IS_ERR(req))
-		return PTR_ERR(req);
+	if (unlikely(!req))
+		return espah_drop(x, ESPAH_RX_NOMEM, -ENOMEM);
 	req->seqhi = XFRM_SKB_CB(skb)->seq.input.hi;
 
-	err = ah_icv_compute(req, icv_len, false, ah_input_done_cb);
+	err = ah_icv_headers(req, icv_len, false);
+	if (unlikely(err)) {
+		ah_req_free(req);
+		return espah_drop(x, ESPAH_RX_BAD_HEADER, err);
+	}
+	err = ah_icv_digest(req, ah_input_done_cb);
 	if (err == -EINPROGRESS)
 		return err;
 	err = ah_input_finish(x, skb, req->icv, err);
 	ah_req_free(req);
 	return err;
+}
+
+int ah_input(struct xfrm_state *x, struct sk_buff *skb)
+{
+	unsigned int ah_len;
+	int icv_len;
+
+	if (unlikely(!pskb_may_pull(skb, sizeof(struct ip_auth_hdr))))
+		return espah_drop(x, ESPAH_RX_TRUNCATED, -EINVAL);
+	ah_len = ah_hdr_len_field((const struct ip_auth_hdr *)skb->data);
+	icv_len = ah_icv_field_len(ah_sa(x), ah_len);
+	if (unlikely(icv_len < 0)) {
+		net_dbg_ratelimited("espah: AH SPI %08x: header length %u does not fit the SA\n",
+				    ntohl(x->id.spi), ah_len);
+		return espah_drop(x, ESPAH_RX_BAD_LENGTH, icv_len);
+	}
+	if (unlikely(!pskb_may_pull(skb, ah_len)))
+		return espah_drop(x, ESPAH_RX_TRUNCATED, -EINVAL);
+	/*
+	 * The mode rewrites the IP header after us, so the head must not be
+	 * shared with a clone (a packet tap's, say). The packet itself is
+	 * only read here.
+	 */
+	if (unlikely(skb_unclone(skb, GFP_ATOMIC)))
+		return espah_drop(x, ESPAH_RX_NOMEM, -ENOMEM);
+	/* Removing the header invalidates a checksum the device computed. */
+	skb->ip_summed = CHECKSUM_NONE;
+
+	return ah_verify(x, skb, ah_len, icv_len);
 }

@@ -17,6 +17,7 @@
 #include <net/xfrm.h>
 
 #include "ah.h"
+#include "stats.h"
 
 static void ah_fill_header(struct xfrm_state *x, struct sk_buff *skb,
 			   unsigned int ah_len)
@@ -57,38 +58,58 @@ static void ah_output_done(void *data, int err)
 	struct ah_req *req = data;
 	struct sk_buff *skb = req->skb;
 
-	if (!err)
+	if (likely(!err))
 		ah_output_finish(req);
+	else
+		espah_stats_count(req->x, ESPAH_TX_CRYPTO);
 	ah_req_free(req);
 	xfrm_output_resume(skb->sk, skb, err);
 }
 
 ESPAH_CRYPTO_DONE(ah_output_done)
 
+/*
+ * Headers our own stack built that AH cannot authenticate (a routing
+ * header of a type whose final form it does not know) fail here; the core
+ * counts them as XfrmOutStateProtoError.
+ */
+static int ah_sign(struct xfrm_state *x, struct sk_buff *skb,
+		   unsigned int ah_len)
+{
+	struct ah_req *req;
+	int err;
+
+	req = ah_req_alloc(x, skb, ah_len);
+	if (unlikely(!req))
+		return espah_drop(x, ESPAH_TX_NOMEM, -ENOMEM);
+	req->seqhi = htonl(XFRM_SKB_CB(skb)->seq.output.hi);
+
+	err = ah_icv_headers(req, ah_sa(x)->icv_trunc_len, true);
+	if (unlikely(err))
+		goto out_free;
+	err = ah_icv_digest(req, ah_output_done_cb);
+	if (err == -EINPROGRESS)
+		return err;
+	if (likely(!err)) {
+		ah_output_finish(req);
+	} else {
+		espah_stats_count(x, ESPAH_TX_CRYPTO);
+		if (err == -ENOSPC)
+			err = NET_XMIT_DROP;
+	}
+out_free:
+	ah_req_free(req);
+	return err;
+}
+
 int ah_output(struct xfrm_state *x, struct sk_buff *skb)
 {
 	const struct ah_sa *sa = ah_sa(x);
 	unsigned int ah_len = ah_hdr_len(sa, sa->icv_trunc_len);
-	struct ah_req *req;
-	int err;
 
 	ah_fill_header(x, skb, ah_len);
 	/* The core expects the packet back starting at the network header. */
 	skb_push(skb, -skb_network_offset(skb));
 	ah_set_ip_len(x, skb);
-
-	req = ah_req_alloc(x, skb, ah_len);
-	if (IS_ERR(req))
-		return PTR_ERR(req);
-	req->seqhi = htonl(XFRM_SKB_CB(skb)->seq.output.hi);
-
-	err = ah_icv_compute(req, sa->icv_trunc_len, true, ah_output_done_cb);
-	if (err == -EINPROGRESS)
-		return err;
-	if (!err)
-		ah_output_finish(req);
-	else if (err == -ENOSPC)
-		err = NET_XMIT_DROP;
-	ah_req_free(req);
-	return err;
+	return ah_sign(x, skb, ah_len);
 }
