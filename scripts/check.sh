@@ -51,7 +51,8 @@ suite_step() {
 	echo "=== [$(elapsed)] $name (log: $log)"
 	"$@" 2>&1 | tee "$log"
 	local rc=${PIPESTATUS[0]}
-	line=$(grep -E '^([A-Za-z]+: )?[0-9]+ passed, [0-9]+ failed' "$log" | tail -1)
+	# guest output comes through run-guest.sh as "  > ..." lines
+	line=$(sed -E 's/^  > //' "$log" | grep -E '^([A-Za-z-]+: )?[0-9]+ passed, [0-9]+ failed' | tail -1)
 	if [[ -n $line ]]; then
 		p=$(sed -E 's/.*\b([0-9]+) passed.*/\1/' <<<"$line")
 		f=$(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$line")
