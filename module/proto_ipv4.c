@@ -17,12 +17,13 @@ static int espah_ipv4_rcv_cb(struct sk_buff *skb, int err)
 
 /*
  * Called with skb->data at the IP header of the packet we sent, and at
- * least 8 bytes after it (ESP's SPI and sequence number) pulled.
+ * least 8 bytes of our header after it pulled, the SPI among them.
  */
-static int espah_esp4_err(struct sk_buff *skb, u32 info)
+static int espah_ipv4_err(struct sk_buff *skb, u32 info, u8 proto,
+			  unsigned int spi_off)
 {
 	const struct iphdr *iph = (const struct iphdr *)skb->data;
-	const struct ip_esp_hdr *esph = (void *)(skb->data + (iph->ihl << 2));
+	const __be32 *spi = (const void *)(skb->data + (iph->ihl << 2) + spi_off);
 	const struct icmphdr *icmph = icmp_hdr(skb);
 	struct net *net = dev_net(skb->dev);
 
@@ -34,14 +35,20 @@ static int espah_esp4_err(struct sk_buff *skb, u32 info)
 	}
 	if (!espah_icmp_for_our_sa(net, skb->mark,
 				   (const xfrm_address_t *)&iph->daddr,
-				   esph->spi, IPPROTO_ESP, AF_INET))
+				   *spi, proto, AF_INET))
 		return 0;
 
 	if (icmph->type == ICMP_DEST_UNREACH)
-		ipv4_update_pmtu(skb, net, info, 0, IPPROTO_ESP);
+		ipv4_update_pmtu(skb, net, info, 0, proto);
 	else
-		ipv4_redirect(skb, net, 0, IPPROTO_ESP);
+		ipv4_redirect(skb, net, 0, proto);
 	return 0;
+}
+
+static int espah_esp4_err(struct sk_buff *skb, u32 info)
+{
+	return espah_ipv4_err(skb, info, IPPROTO_ESP,
+			      offsetof(struct ip_esp_hdr, spi));
 }
 
 static struct xfrm4_protocol espah_esp4_protocol = {
@@ -53,33 +60,10 @@ static struct xfrm4_protocol espah_esp4_protocol = {
 	.priority	= 0,
 };
 
-/*
- * As espah_esp4_err(), for AH: its SPI follows the next header, length
- * and reserved octets, within the 8 bytes pulled.
- */
 static int espah_ah4_err(struct sk_buff *skb, u32 info)
 {
-	const struct iphdr *iph = (const struct iphdr *)skb->data;
-	const struct ip_auth_hdr *ah = (void *)(skb->data + (iph->ihl << 2));
-	const struct icmphdr *icmph = icmp_hdr(skb);
-	struct net *net = dev_net(skb->dev);
-
-	if (icmph->type == ICMP_DEST_UNREACH) {
-		if (icmph->code != ICMP_FRAG_NEEDED)
-			return 0;
-	} else if (icmph->type != ICMP_REDIRECT) {
-		return 0;
-	}
-	if (!espah_icmp_for_our_sa(net, skb->mark,
-				   (const xfrm_address_t *)&iph->daddr,
-				   ah->spi, IPPROTO_AH, AF_INET))
-		return 0;
-
-	if (icmph->type == ICMP_DEST_UNREACH)
-		ipv4_update_pmtu(skb, net, info, 0, IPPROTO_AH);
-	else
-		ipv4_redirect(skb, net, 0, IPPROTO_AH);
-	return 0;
+	return espah_ipv4_err(skb, info, IPPROTO_AH,
+			      offsetof(struct ip_auth_hdr, spi));
 }
 
 static struct xfrm4_protocol espah_ah4_protocol = {

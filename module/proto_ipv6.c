@@ -18,20 +18,21 @@ static int espah_ipv6_rcv_cb(struct sk_buff *skb, int err)
 
 /*
  * Called with skb->data at the IPv6 header of the packet we sent and
- * @offset at our header, with at least 8 bytes of it pulled.
+ * @offset at our header, with at least 8 bytes of it pulled, the SPI
+ * among them.
  */
-static int espah_esp6_err(struct sk_buff *skb, struct inet6_skb_parm *opt,
-			  u8 type, u8 code, int offset, __be32 info)
+static int espah_ipv6_err(struct sk_buff *skb, u8 type, int offset,
+			  __be32 info, u8 proto, unsigned int spi_off)
 {
 	const struct ipv6hdr *ip6h = (const struct ipv6hdr *)skb->data;
-	const struct ip_esp_hdr *esph = (void *)(skb->data + offset);
+	const __be32 *spi = (const void *)(skb->data + offset + spi_off);
 	struct net *net = dev_net(skb->dev);
 
 	if (type != ICMPV6_PKT_TOOBIG && type != NDISC_REDIRECT)
 		return 0;
 	if (!espah_icmp_for_our_sa(net, skb->mark,
 				   (const xfrm_address_t *)&ip6h->daddr,
-				   esph->spi, IPPROTO_ESP, AF_INET6))
+				   *spi, proto, AF_INET6))
 		return 0;
 
 	if (type == NDISC_REDIRECT)
@@ -40,6 +41,13 @@ static int espah_esp6_err(struct sk_buff *skb, struct inet6_skb_parm *opt,
 	else
 		ip6_update_pmtu(skb, net, info, 0, 0, sock_net_uid(net, NULL));
 	return 0;
+}
+
+static int espah_esp6_err(struct sk_buff *skb, struct inet6_skb_parm *opt,
+			  u8 type, u8 code, int offset, __be32 info)
+{
+	return espah_ipv6_err(skb, type, offset, info, IPPROTO_ESP,
+			      offsetof(struct ip_esp_hdr, spi));
 }
 
 static struct xfrm6_protocol espah_esp6_protocol = {
@@ -51,30 +59,11 @@ static struct xfrm6_protocol espah_esp6_protocol = {
 	.priority	= 0,
 };
 
-/*
- * As espah_esp6_err(), for AH: its SPI follows the next header, length
- * and reserved octets, within the 8 bytes pulled.
- */
 static int espah_ah6_err(struct sk_buff *skb, struct inet6_skb_parm *opt,
 			 u8 type, u8 code, int offset, __be32 info)
 {
-	const struct ipv6hdr *ip6h = (const struct ipv6hdr *)skb->data;
-	const struct ip_auth_hdr *ah = (void *)(skb->data + offset);
-	struct net *net = dev_net(skb->dev);
-
-	if (type != ICMPV6_PKT_TOOBIG && type != NDISC_REDIRECT)
-		return 0;
-	if (!espah_icmp_for_our_sa(net, skb->mark,
-				   (const xfrm_address_t *)&ip6h->daddr,
-				   ah->spi, IPPROTO_AH, AF_INET6))
-		return 0;
-
-	if (type == NDISC_REDIRECT)
-		ip6_redirect(skb, net, skb->dev->ifindex, 0,
-			     sock_net_uid(net, NULL));
-	else
-		ip6_update_pmtu(skb, net, info, 0, 0, sock_net_uid(net, NULL));
-	return 0;
+	return espah_ipv6_err(skb, type, offset, info, IPPROTO_AH,
+			      offsetof(struct ip_auth_hdr, spi));
 }
 
 static struct xfrm6_protocol espah_ah6_protocol = {
