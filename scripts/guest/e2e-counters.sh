@@ -3,7 +3,8 @@
 # each move for the reason and the SA they should, and nothing else moves.
 #
 #   ns1 10.41.0.1 ---- veth ---- ns2 10.41.0.2
-#   espcraft (raw ESP)           inbound SAs: 0x100 GCM, 0x200 CBC+SHA256
+#   espcraft (raw ESP, AH)       inbound SAs: ESP 0x100 GCM, 0x200 CBC+SHA256,
+#                                AH 0x300 HMAC-SHA-256-128
 #
 # usage: e2e-counters.sh espah
 here=$(cd "$(dirname "$0")" && pwd)
@@ -15,6 +16,7 @@ GCM_KEY=$E2E_GCM_KEY_1
 # expected drops per SA, as "counter=value" (every other counter must be 0)
 WANT_GCM="rx_truncated=2 rx_icv_mismatch=3 rx_bad_padding=1 rx_dummy=1"
 WANT_CBC="rx_bad_length=2"
+WANT_AH="rx_bad_length=1 rx_icv_mismatch=2"
 
 setup() {
 	e2e_ns_add ns1 ns2
@@ -27,6 +29,9 @@ setup() {
 	"$IP" -n ns2 xfrm state add src 10.41.0.1 dst 10.41.0.2 proto esp \
 		spi 0x200 mode transport $(e2e_algo cbc-sha256 1) ||
 		e2e_setup_fail "CBC SA"
+	"$IP" -n ns2 xfrm state add src 10.41.0.1 dst 10.41.0.2 proto ah \
+		spi 0x300 mode transport auth-trunc 'hmac(sha256)' "$E2E_AUTH_KEY_1" 128 ||
+		e2e_setup_fail "AH SA"
 }
 
 craft() { # spi seq kind
@@ -76,11 +81,15 @@ craft 0x100 7 badpad
 craft 0x100 8 dummy
 craft 0x200 1 unaligned
 craft 0x200 2 unaligned
+craft 0x300 1 ah-badlen
+craft 0x300 2 ah-badicv
+craft 0x300 3 ah-badicv
 sleep 1
 
 check_sa 0x00000100 "$WANT_GCM"
 check_sa 0x00000200 "$WANT_CBC"
-check_sa total "rx_truncated=2 rx_icv_mismatch=3 rx_bad_padding=1 rx_dummy=1 rx_bad_length=2"
+check_sa 0x00000300 "$WANT_AH"
+check_sa total "rx_truncated=2 rx_icv_mismatch=5 rx_bad_padding=1 rx_dummy=1 rx_bad_length=3"
 
 _p=$(e2e_sa_field ns2 10.41.0.1 10.41.0.2 0x100 packets)
 if [ "$_p" = 1 ]; then

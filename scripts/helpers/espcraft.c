@@ -10,7 +10,9 @@
  * KIND: good (ICMP echo request payload), short (shorter than header and
  * IV), badicv (last ICV byte flipped), badpad (pad length beyond the
  * payload), dummy (next header 59), unaligned (random bytes whose length
- * is no multiple of 16 for a CBC SA; not encrypted).
+ * is no multiple of 16 for a CBC SA; not encrypted); and AH (protocol 51,
+ * for an SA with a 16-byte ICV, KEYHEX unused): ah-badlen (a length field
+ * that fits no ICV length), ah-badicv (right length, wrong ICV).
  */
 #include <arpa/inet.h>
 #include <linux/if_alg.h>
@@ -161,6 +163,26 @@ static size_t build_packet(u8 *pkt, u32 spi, u32 seq,
 	return len;
 }
 
+/*
+ * AH header with a 16-byte ICV of zeros, padded to 8 octets as Linux pads
+ * IPv4 AH by default, then 8 bytes of "payload".
+ */
+#define AH_LEN 32
+
+static size_t build_ah_packet(u8 *pkt, u32 spi, u32 seq, const char *kind)
+{
+	u32 v;
+
+	memset(pkt, 0, AH_LEN + 8);
+	pkt[0] = 59;				/* next header: none */
+	pkt[1] = !strcmp(kind, "ah-badlen") ? 3 : AH_LEN / 4 - 2;
+	v = htonl(spi);
+	memcpy(pkt + 4, &v, 4);
+	v = htonl(seq);
+	memcpy(pkt + 8, &v, 4);
+	return AH_LEN + 8;
+}
+
 int main(int argc, char **argv)
 {
 	struct sockaddr_in dst = { .sin_family = AF_INET };
@@ -172,6 +194,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: %s DST SPI SEQ KEYHEX KIND\n", argv[0]);
 		return 2;
 	}
+	if (!strncmp(argv[5], "ah-", 3)) {
+		len = build_ah_packet(pkt, strtoul(argv[2], NULL, 0),
+				      strtoul(argv[3], NULL, 0), argv[5]);
+		fd = socket(AF_INET, SOCK_RAW, IPPROTO_AH);
+		goto send;
+	}
 	keylen = hexkey(argv[4], key, sizeof(key));
 	if (keylen != 20 && keylen != 36) {
 		fprintf(stderr, "espcraft: key must be AES-128/256 plus 4-byte salt\n");
@@ -180,6 +208,7 @@ int main(int argc, char **argv)
 	len = build_packet(pkt, strtoul(argv[2], NULL, 0),
 			   strtoul(argv[3], NULL, 0), key, keylen, argv[5]);
 	fd = socket(AF_INET, SOCK_RAW, IPPROTO_ESP);
+send:
 	if (fd < 0 || sendto(fd, pkt, len, 0, (struct sockaddr *)&dst,
 			     sizeof(dst)) != (ssize_t)len) {
 		perror("espcraft: send");
