@@ -205,7 +205,7 @@ for hsrc in "$repo"/scripts/helpers/*.c "$repo"/tools/*.c; do
   hname=$(basename "$hsrc" .c)
   hbin=$ESPAH_CACHE/helpers/$hname-$(sha256sum "$hsrc" | cut -c1-12)
   if [[ ! -x $hbin ]]; then
-    gcc -static -O2 -Wall -o "$hbin.tmp.$$" "$hsrc" || die "cannot compile $hsrc"
+    gcc -static -O2 -Wall -I "$repo/include" -o "$hbin.tmp.$$" "$hsrc" || die "cannot compile $hsrc"
     mv "$hbin.tmp.$$" "$hbin"
   fi
   cp "$hbin" "$r/usr/bin/$hname"
