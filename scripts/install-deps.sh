@@ -10,13 +10,13 @@ log() { echo "[install-deps] $*" >&2; }
 PKGS=(
   # kernel / module build
   gcc make libc6-dev bc flex bison libelf-dev libssl-dev cpio kmod xz-utils gzip
-  python3 sparse dkms git
+  python3 sparse dkms git rsync openssl
   linux-source-6.12
   linux-headers-cloud-amd64            # deb61: 6.1.0-NN-cloud-amd64
   linux-headers-6.12-cloud-amd64       # deb612: 6.12.NN+deb12-cloud-amd64
   # QEMU guest environment (binaries copied into the initramfs) + host tools
   qemu-system-x86 busybox-static bash iproute2 iperf3 tcpdump socat nftables
-  coreutils findutils util-linux procps
+  coreutils findutils util-linux procps conntrack
   tshark python3-scapy
   strongswan-charon strongswan-swanctl strongswan-starter
 )
