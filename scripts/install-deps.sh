@@ -17,7 +17,7 @@ PKGS=(
   # QEMU guest environment (binaries copied into the initramfs) + host tools
   qemu-system-x86 busybox-static bash iproute2 iperf3 tcpdump socat nftables
   coreutils findutils util-linux procps conntrack
-  tshark python3-scapy
+  tshark python3-scapy python3-cryptography   # the independent peer (scripts/ipsec-peer.py)
   strongswan-charon strongswan-swanctl strongswan-starter
 )
 # shellcheck disable=SC2206

@@ -10,7 +10,7 @@
 #              iperf3 nft kmod coreutils bits ...) with their shared libs, /etc
 #              bits and /init.  Cached: $ESPAH_CACHE/initramfs/base-<hash>.cpio.gz
 #   2. modules lib/modules/RELEASE of the kernel (Debian: net, crypto, arch, lib,
-#              drivers/net subset; test kernel: all).  Cached per kernel release:
+#              virtio, drivers/net subset; test kernel: all).  Cached per kernel release:
 #              $ESPAH_CACHE/initramfs/modules-<release>-<hash>.cpio.gz
 #   3. run     /espah/*.ko (also lib/modules/REL/updates/espah/ + regenerated
 #              modules.dep so `modprobe espah` resolves deps), /espah/guest/
@@ -174,7 +174,7 @@ select_modules() { # prints paths relative to lib/modules/REL
   local m=$1
   (cd "$m" && ls -d modules.* 2>/dev/null)
   if [[ $kernel == test ]]; then (cd "$m" && ls -d kernel); return; fi
-  (cd "$m" && ls -d kernel/net kernel/crypto kernel/arch kernel/lib kernel/drivers/net/vxlan kernel/drivers/net/ipvlan 2>/dev/null)
+  (cd "$m" && ls -d kernel/net kernel/crypto kernel/arch kernel/lib kernel/drivers/net/vxlan kernel/drivers/net/ipvlan kernel/drivers/virtio 2>/dev/null)
   (cd "$m" && find kernel/drivers/net -maxdepth 1 -name '*.ko*')
 }
 build_modules() {

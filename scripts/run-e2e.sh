@@ -10,7 +10,8 @@
 # --module   espah.ko built against NAME (default: the first of build/NAME/,
 #            module/, ./ espah.ko); its vermagic must match the kernel release
 # --suite    esp (host-to-host, v4/v6 x transport/tunnel x gcm/cbc+hmac),
-#            ah, counters, async, transforms, features (scripts/guest/e2e-NAME.sh),
+#            ah, counters, async, transforms, features, peer (scripts/guest/e2e-NAME.sh;
+#            peer and all start scapy on the host as the other end of a virtio NIC),
 #            gateway (site-to-site tunnel + fwd policy), all (default)
 # --filter   substring of case names, e.g. v6-tunnel, v4
 # --timeout  guest timeout (default 1800 s; 3600 s for the debug "test" kernel)
@@ -21,7 +22,7 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/.." && pwd)
 say() { echo "[run-e2e] $*" >&2; }
-usage() { sed -n '2,18p' "$0" >&2; exit 2; }
+usage() { sed -n '2,19p' "$0" >&2; exit 2; }
 
 kernel="" impl=espah module="" suite=all filter="" timeout=""
 extra=()
@@ -63,10 +64,47 @@ if [[ $impl == espah ]]; then
   modargs=(--module "$module")
 fi
 
+# The peer suite talks to scapy (scripts/ipsec-peer.py) on this host over a
+# QEMU UDP socket link: every datagram is one Ethernet frame, on loopback only.
+peer_pid=""
+stop_peer() { [[ -z $peer_pid ]] || kill "$peer_pid" 2>/dev/null || true; }
+trap stop_peer EXIT
+free_udp_port() {
+  /usr/bin/python3 -c 'import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+start_peer() {
+  local logdir=${ESPAH_LOGDIR:-/tmp/espah-logs} qport hport
+  mkdir -p "$logdir"
+  peer_log=$logdir/peer-$kernel-$impl-$(date +%Y%m%d-%H%M%S)-$$.log
+  qport=$(free_udp_port)
+  /usr/bin/python3 "$here/ipsec-peer.py" --port 0 --qemu-port "$qport" --log "$peer_log" \
+    > "$peer_log.out" 2>&1 &
+  peer_pid=$!
+  for _ in $(seq 100); do
+    grep -q 'ready port=' "$peer_log.out" 2>/dev/null && break
+    kill -0 "$peer_pid" 2>/dev/null || break
+    sleep 0.2
+  done
+  hport=$(sed -n 's/.*ready port=\([0-9]*\).*/\1/p' "$peer_log.out")
+  if [[ -z $hport ]]; then
+    say "the scapy peer did not start (python3-scapy, python3-cryptography?): $(tail -3 "$peer_log.out")"
+    return 1
+  fi
+  export ESPAH_QEMU_EXTRA="${ESPAH_QEMU_EXTRA:-} -netdev socket,id=peer,udp=127.0.0.1:$hport,localaddr=127.0.0.1:$qport -device virtio-net-pci,netdev=peer,mac=52:54:00:e5:9a:01,romfile="
+  extra=(--env ESPAH_PEER=1 "${extra[@]}")
+  say "scapy peer on 127.0.0.1:$hport (guest end 127.0.0.1:$qport), log: $peer_log"
+}
+if [[ $suite == all || $suite == peer ]]; then
+  start_peer || exit 1
+fi
+
 say "kernel=$kernel impl=$impl suite=$suite${filter:+ filter=$filter}${module:+ module=$module}"
 t0=$(date +%s)
 rc=0
 "$here/run-guest.sh" --kernel "$kernel" "${modargs[@]}" --timeout "$timeout" "${extra[@]}" \
   "$here/guest/e2e-all.sh" "$impl" "$suite" ${filter:+"$filter"} || rc=$?
 say "kernel=$kernel impl=$impl: exit $rc after $(( $(date +%s) - t0 ))s"
+if [[ -n $peer_pid && $rc != 0 ]]; then
+  say "the scapy peer's log (what it decrypted, refused or saw in the clear): $peer_log"
+fi
 exit "$rc"

@@ -15,7 +15,7 @@ case "$which" in
 all)
 	suites=""
 	# transforms and features (issue 4) run on request: --suite NAME
-	for s in esp gateway ah counters async; do
+	for s in esp gateway ah counters async peer; do
 		[ -f "$here/e2e-$s.sh" ] && suites="$suites $s"
 	done ;;
 *) suites=$which ;;

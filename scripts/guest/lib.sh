@@ -179,11 +179,11 @@ e2e_load_impl() {
 	log "impl=$E2E_IMPL kernel=$(uname -r) modules: $(awk '$1 ~ /^(espah|esp4|esp6|ah4|ah6|xfrm_user)$/ {printf "%s(ref %s) ", $1, $3}' /proc/modules)"
 }
 
-# e2e_check_impl_in_use NAME FAMILY: while SAs exist, the right module must
-# hold references (xfrm_get_type() takes one per state) and, for espah, no
-# in-tree ESP/AH module may have appeared.
+# e2e_check_impl_in_use NAME FAMILY [PROTO]: while SAs exist, the right
+# module must hold references (xfrm_get_type() takes one per state) and, for
+# espah, no in-tree ESP/AH module may have appeared.
 e2e_check_impl_in_use() {
-	_name=$1 _fam=$2
+	_name=$1 _fam=$2 _proto=${3:-esp}
 	if [ "$E2E_IMPL" = espah ]; then
 		_mod=espah
 		for _m in esp4 esp6 ah4 ah6; do
@@ -192,7 +192,7 @@ e2e_check_impl_in_use() {
 				return
 			fi
 		done
-	elif [ "$_fam" = 4 ]; then _mod=esp4; else _mod=esp6; fi
+	else _mod=$_proto$_fam; fi
 	_ref=$(e2e_mod_refcnt "$_mod")
 	if [ -n "$_ref" ] && [ "$_ref" -gt 0 ]; then
 		t_ok "$_name"
@@ -282,10 +282,10 @@ e2e_sa() {
 		e2e_setup_fail "xfrm state add in $1: $2 -> $3 spi $4 mode $6 $7 rejected"
 }
 
-# e2e_pol NS DIR SELSRC SELDST TMPLSRC TMPLDST REQID MODE
+# e2e_pol NS DIR SELSRC SELDST TMPLSRC TMPLDST REQID MODE [PROTO]
 e2e_pol() {
 	"$IP" -n "$1" xfrm policy add src "$3" dst "$4" dir "$2" priority 100 \
-		tmpl src "$5" dst "$6" proto esp reqid "$7" mode "$8" ||
+		tmpl src "$5" dst "$6" proto "${9:-esp}" reqid "$7" mode "$8" ||
 		e2e_setup_fail "xfrm policy add in $1: dir $2 $3 -> $4"
 }
 
@@ -300,9 +300,9 @@ e2e_nd_bypass() {
 	done
 }
 
-# e2e_sa_field NS SRC DST SPI packets|failed|replay: print one SA counter
+# e2e_sa_field NS SRC DST SPI packets|failed|replay [PROTO]: print one SA counter
 e2e_sa_field() {
-	"$IP" -n "$1" -s xfrm state get src "$2" dst "$3" proto esp spi "$4" 2>/dev/null |
+	"$IP" -n "$1" -s xfrm state get src "$2" dst "$3" proto "${6:-esp}" spi "$4" 2>/dev/null |
 	awk -v f="$5" '
 		/lifetime current:/ { getline; gsub(/[(),]/, " ");
 			for (i = 1; i < NF; i++) if ($(i+1) == "packets") p = $i }
@@ -344,7 +344,10 @@ e2e_stat_get() { awk -v n="$2" '$1 == n { print $2 }' "$1"; }
 e2e_cap_start() {
 	rm -f "$3" "$3.err"
 	# not via the ns() function: "$!" must be tcpdump itself (ip netns exec execs)
-	"$IP" netns exec "$1" tcpdump -i "$2" -Q "${4:-inout}" -n -s 0 -U -B 8192 -w "$3" 2>"$3.err" &
+	# --immediate-mode: packets still in a ring block when tcpdump is stopped
+	# would be lost, and some suites count packets exactly
+	"$IP" netns exec "$1" tcpdump -i "$2" -Q "${4:-inout}" -n -s 0 -U -B 8192 --immediate-mode \
+		-w "$3" 2>"$3.err" &
 	_cp=$!
 	e2e_bg_add "$_cp"
 	_i=0
