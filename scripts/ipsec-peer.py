@@ -24,7 +24,8 @@ The guest drives the peer with plaintext UDP commands to CTRL_ADDR:CTRL_PORT
 What the peer does with traffic:
   - decrypts and verifies every ESP/AH packet for a known SPI; counts the
     failures, sequence numbers that do not go up by one, ESP padding that is
-    not the minimal RFC 4303 length, and inner ICMP checksums that are wrong;
+    not the minimal RFC 4303 length, inner ICMP checksums that are wrong and
+    ESP-in-UDP checksums that are wrong (or zero over IPv6);
   - answers ICMP/ICMPv6 echo requests that arrived protected, protected by
     the matching "out" SA; a request that arrives in the clear for an
     address an SA protects is counted as "plain" and never answered;
@@ -58,6 +59,7 @@ GUEST_MAC = "52:54:00:e5:9a:01"
 PEER_MAC = "52:54:00:e5:9a:02"
 CTRL_ADDR = "10.99.0.2"
 CTRL_PORT = 7000
+NATT_PORT = 4500
 PEER_ADDRS = {CTRL_ADDR, "10.99.1.2", "10.99.3.2",
               "fd00:99:1::2", "fd00:99:3::2"}
 ESP_PROTO, AH_PROTO = 50, 51
@@ -141,6 +143,25 @@ def icmp_checksum_ok(pkt):
     return True
 
 
+def udp_checksum_ok(l3):
+    """RFC 3948: IPv4 may send 0; IPv6 needs a real one (RFC 8200 8.1)."""
+    sent = l3[UDP].chksum
+    if sent == 0:
+        return isinstance(l3, IP)
+    copy = l3.__class__(raw(l3))
+    del copy[UDP].chksum
+    return copy.__class__(raw(copy))[UDP].chksum == sent
+
+
+def fix_esp_in_udp(packet):
+    """scapy 2.5 freezes the UDP length at 8 over IPv4 and leaves a zero UDP
+    checksum over IPv6, which RFC 8200 forbids."""
+    del packet[UDP].len
+    if isinstance(packet, IPv6):
+        del packet[UDP].chksum
+    return packet.__class__(raw(packet))
+
+
 def redissect(pkt):
     """scapy leaves what AH protected undissected (or Raw, in tunnel mode)."""
     data = raw(pkt)
@@ -166,7 +187,7 @@ class Peer:
     """The scapy IPsec host at the other end of the QEMU link."""
 
     COUNTERS = ("dec_ok", "dec_fail", "unknown_spi", "seq_bad", "pad_bad",
-                "icmp_bad", "plain", "echo_answered", "enc")
+                "icmp_bad", "udp_bad", "plain", "echo_answered", "enc")
 
     def __init__(self, sock, qemu_addr, logf):
         self.sock = sock
@@ -224,12 +245,26 @@ class Peer:
             self.answer_ns(l3)
         elif UDP in l3 and l3.dst == CTRL_ADDR and l3[UDP].dport == CTRL_PORT:
             self.on_command(l3)
-        elif ESP in l3:
-            self.on_ipsec(l3.__class__(raw(l3)))
+        elif UDP in l3 and l3[UDP].dport == NATT_PORT:
+            self.on_esp_in_udp(l3)
         else:
             self.on_plain(l3)
 
     # ------------------------------------------------------------- IPsec in
+    def on_esp_in_udp(self, l3):
+        """RFC 3948: scapy 2.5 cannot dissect ESP in UDP, so unwrap it."""
+        data = raw(l3[UDP].payload)
+        if len(data) < 8 or data[:4] == b"\0\0\0\0":
+            return  # a keepalive or an IKE packet (non-ESP marker)
+        if not udp_checksum_ok(l3):
+            self.count("udp_bad", "UDP checksum %#x: %r" % (l3[UDP].chksum,
+                                                          l3))
+        if isinstance(l3, IP):
+            esp = IP(src=l3.src, dst=l3.dst, proto=ESP_PROTO) / data
+        else:
+            esp = IPv6(src=l3.src, dst=l3.dst, nh=ESP_PROTO) / data
+        self.on_ipsec(esp.__class__(raw(esp)))
+
     def find_sa_in(self, l3):
         if ESP in l3:
             spi = l3[ESP].spi
@@ -290,7 +325,10 @@ class Peer:
         if sa is None:
             self.log("no out SA for IPv%d: dropped %r" % (family, pkt))
             return
-        self.send_frame(sa.sa.encrypt(pkt))
+        packet = sa.sa.encrypt(pkt)
+        if sa.sa.nat_t_header:
+            packet = fix_esp_in_udp(packet)
+        self.send_frame(packet)
         self.count("enc")
 
     def answer_echo(self, inner):

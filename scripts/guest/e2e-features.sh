@@ -417,19 +417,6 @@ natt_diag() {
 	diag_ns ns1 ns2
 }
 
-# nattsock_start NS FAMILY: background ESP-in-UDP socket on port 4500
-nattsock_start() {
-	_o=$E2E_TMP/nattsock-$1.out
-	"$IP" netns exec "$1" "$NATTSOCK" "$2" 4500 >"$_o" 2>&1 &
-	e2e_bg_add $!
-	_i=0
-	while ! grep -q ready "$_o" 2>/dev/null; do
-		_i=$((_i + 1))
-		[ "$_i" -gt 50 ] && { e2e_setup_fail "nattsock in $1: $(cat "$_o")"; return 1; }
-		sleep 0.1
-	done
-}
-
 # monitor_start NS: "ip xfrm monitor" (all groups, incl. XFRMNLGRP_MAPPING) into $MON
 monitor_start() {
 	rm -f "$MON"
@@ -468,8 +455,8 @@ run_natt4() {
 		# ns2 sees ns1 as the NAT's public address
 		s1=$h1 d1=$h2 s2=$h2 d2=$pub
 	fi
-	nattsock_start ns1 4
-	nattsock_start ns2 4
+	e2e_nattsock_start ns1 4
+	e2e_nattsock_start ns2 4
 	monitor_start ns2
 	encap="encap espinudp 4500 4500 0.0.0.0"
 	sa_w ns1 "$h1" "$h2" 0x1001 1 "$mode" "$(e2e_algo gcm128 1) $encap"
@@ -567,8 +554,8 @@ run_natt6() {
 	e2e_case_begin "$name" natt6_diag
 	if [ -z "$NATTSOCK" ]; then t_skip "$name" "no nattsock helper in the guest (scripts/helpers/nattsock.c)"; return 0; fi
 	pair_setup 6 transport
-	nattsock_start ns1 6
-	nattsock_start ns2 6
+	e2e_nattsock_start ns1 6
+	e2e_nattsock_start ns2 6
 	encap="encap espinudp 4500 4500 ::"
 	for n in ns1 ns2; do
 		sa_w "$n" "$o1" "$o2" 0x1001 1 transport "$(e2e_algo cbc-sha256 1) $encap"

@@ -12,7 +12,7 @@
 #   inner    10.99.2.1 fd00:99:2::1 on lo   peer 10.99.3.2 fd00:99:3::2 (tunnel)
 # The peer's addresses have permanent neighbour entries.
 #
-# Per case (transform x v4/v6 x transport/tunnel; AH; ESN), SAs 0x5001
+# Per case (transform x v4/v6 x transport/tunnel; AH; ESN; NAT-T), SAs 0x5001
 # guest->peer and 0x6002 peer->guest, the peer told the same keys:
 #   - the guest pings the peer once per size 0..15 and 1200 (every padding
 #     length of a 16-byte block): scapy decrypts each request and answers
@@ -23,7 +23,7 @@
 #     sequence numbers 1, 2, 3..., minimal RFC 4303 padding, valid inner
 #     ICMP checksums, nothing for a protected address in the clear
 #   - the wire (tcpdump -Q out on the NIC): exactly the expected number of
-#     ESP/AH packets and no plaintext ICMP
+#     ESP/AH (NAT-T: ESP-in-UDP) packets and no plaintext ICMP
 #   - SA packet counters exact both ways, no integrity failure, no
 #     xfrm_stat counter rose, and the states are held by the implementation
 #     under test
@@ -88,6 +88,7 @@ peer_link_up() {
 }
 
 peer_teardown() {
+	e2e_bg_kill
 	"$IP" -n "$WIRE" xfrm policy flush 2>/dev/null
 	"$IP" -n "$WIRE" xfrm state flush 2>/dev/null
 	e2e_nd_bypass "$WIRE" 2>/dev/null
@@ -196,7 +197,7 @@ peer_stats_ok() {
 	_want=$((2 * NPINGS))
 	_bad=""
 	[ "$(stat_of "$_st" dec_ok)" = "$_want" ] || _bad="$_bad dec_ok!=$_want"
-	for _c in dec_fail unknown_spi seq_bad pad_bad icmp_bad plain; do
+	for _c in dec_fail unknown_spi seq_bad pad_bad icmp_bad udp_bad plain; do
 		[ "$(stat_of "$_st" "$_c")" = 0 ] || _bad="$_bad $_c!=0"
 	done
 	echo "$_st"
@@ -222,10 +223,10 @@ peer_diag() {
 
 # ---------------------------------------------------------------- cases
 
-# run_case FAMILY MODE TRANSFORM [esn]
+# run_case FAMILY MODE TRANSFORM [esn|natt]
 run_case() {
-	fam=$1 mode=$2 xf=$3 esn=${4:-}
-	name="v$fam-$mode-$xf${esn:+-esn}"
+	fam=$1 mode=$2 xf=$3 opt=${4:-}
+	name="v$fam-$mode-$xf${opt:+-$opt}"
 	case "$name" in *"$filter"*) ;; *) return 0 ;; esac
 	e2e_case_begin "$name" peer_diag
 	pxf_def "$xf" || { t_fail "$name" "unknown transform"; return 0; }
@@ -238,26 +239,32 @@ run_case() {
 	fi
 	[ "$mode" = tunnel ] || { gi=$g pi=$p; }
 	peer_teardown
-	sa_in_opts="" sa_out_opts="" esn_peer=""
+	sa_in_opts="" sa_out_opts="" opt_peer=""
 	# Linux pads an IPv4 AH header to 8 octets unless told otherwise; RFC 4302
 	# asks for 4, as scapy (and most peers) send
 	[ "$pxf_proto$fam" = ah4 ] && sa_in_opts="flag align4" sa_out_opts="flag align4"
-	if [ -n "$esn" ]; then
+	case "$opt" in
+	esn)
 		# high half 1 on both SAs: a peer that left it out of the ICV fails
-		sa_out_opts="flag esn replay-oseq-hi 1" sa_in_opts="flag esn replay-seq-hi 1" esn_peer="esn=1"
-	fi
+		sa_out_opts="flag esn replay-oseq-hi 1" sa_in_opts="flag esn replay-seq-hi 1" opt_peer="esn=1" ;;
+	natt)
+		if [ "$fam" = 4 ]; then oa=0.0.0.0; else oa=::; fi
+		sa_in_opts="encap espinudp 4500 4500 $oa" sa_out_opts=$sa_in_opts opt_peer="natt=4500:4500"
+		wire_f="udp port 4500" ;;
+	esac
 
 	guest_sa "$g" "$p" "$SPI_OUT" 1 "$mode" "$pxf_linux1" "$sa_out_opts"
 	guest_sa "$p" "$g" "$SPI_IN" 2 "$mode" "$pxf_linux2" "$sa_in_opts"
 	e2e_pol "$WIRE" out "$gi/$hl" "$pi/$hl" "$g" "$p" 1 "$mode" "$pxf_proto"
 	e2e_pol "$WIRE" in "$pi/$hl" "$gi/$hl" "$p" "$g" 2 "$mode" "$pxf_proto"
-	common="proto=$pxf_proto mode=$mode inner=$fam $esn_peer"
+	common="proto=$pxf_proto mode=$mode inner=$fam $opt_peer"
 	for c in "reset" \
 		"sa dir=in spi=${SPI_OUT#0x} src=$g dst=$p $common $pxf_peer1" \
 		"sa dir=out spi=${SPI_IN#0x} src=$p dst=$g $common $pxf_peer2"; do
 		# shellcheck disable=SC2086
 		a=$(peer_cmd $c) && [ "$a" = ok ] || e2e_setup_fail "peer: '$c' answered '$a'"
 	done
+	[ "$opt" = natt ] && e2e_nattsock_start "$WIRE" "$fam"
 	e2e_setup_check "$name" || { peer_teardown; return 0; }
 
 	e2e_stat_snap "$WIRE" "$E2E_TMP/stat.before"
@@ -316,4 +323,6 @@ run_case 6 transport null-sha384
 run_case 4 transport ah-sha1
 run_case 4 transport gcm128 esn
 run_case 6 tunnel gcm128 esn
+run_case 4 transport gcm128 natt
+run_case 6 tunnel cbc-sha256 natt
 t_finish

@@ -527,5 +527,19 @@ e2e_helper_bin() {
 	command -v "$1" 2>/dev/null
 }
 
+# e2e_nattsock_start NS FAMILY: a background ESP-in-UDP socket on port 4500,
+# as an IKE daemon holds it (scripts/helpers/nattsock.c)
+e2e_nattsock_start() {
+	_o=$E2E_TMP/nattsock-$1.out
+	"$IP" netns exec "$1" "$(e2e_helper_bin nattsock)" "$2" 4500 >"$_o" 2>&1 &
+	e2e_bg_add $!
+	_i=0
+	while ! grep -q ready "$_o" 2>/dev/null; do
+		_i=$((_i + 1))
+		[ "$_i" -gt 50 ] && { e2e_setup_fail "nattsock in $1: $(cat "$_o")"; return 1; }
+		sleep 0.1
+	done
+}
+
 trap 'e2e_cleanup_all' EXIT
 trap 'e2e_cleanup_all; exit 130' INT TERM
