@@ -1,13 +1,13 @@
 #!/bin/sh
 # e2e-all.sh - run the end-to-end guest suites in one boot and total them.
 #
-# usage: e2e-all.sh espah|intree [esp|gateway|all] [FILTER]
+# usage: e2e-all.sh espah|intree [all|SUITE[,SUITE...]] [FILTER]
 # Each suite prints its own TAP-like lines and "N passed, N failed"; the last
 # line here is the total over the suites, and the exit status is nonzero if
 # any suite failed.
 
 here=$(cd "$(dirname "$0")" && pwd)
-impl=${1:?usage: e2e-all.sh espah|intree [esp|gateway|all] [FILTER]}
+impl=${1:?usage: e2e-all.sh espah|intree [all|SUITE[,SUITE...]] [FILTER]}
 which=${2:-all}
 filter=${3:-}
 
@@ -18,7 +18,7 @@ all)
 	for s in esp gateway ah counters async peer; do
 		[ -f "$here/e2e-$s.sh" ] && suites="$suites $s"
 	done ;;
-*) suites=$which ;;
+*) suites=$(echo "$which" | tr ',' ' ') ;;
 esac
 
 rc=0 p=0 f=0 s=0
