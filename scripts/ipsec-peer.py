@@ -40,7 +40,6 @@ Usage: ipsec-peer.py --port P --qemu-port Q [--log FILE]
 import argparse
 import logging
 import socket
-import struct
 import sys
 import time
 
