@@ -14,29 +14,7 @@
 #include <linux/types.h>
 #include <linux/xfrm.h>
 
-#ifndef ESPAH_KV_ALG_DEFINED
-#define ESPAH_KV_ALG_DEFINED
-/*
- * One xfrm algorithm as "ip xfrm state" takes it: name (Linux crypto name,
- * as in struct xfrm_algo::alg_name), key bytes (for rfc4106/4543/7539esp
- * and rfc3686 the salt/nonce is included at the end, for rfc4309 a 3-byte
- * salt) and bits: the ICV length for aead, the truncation length for auth,
- * unused for enc.  name == NULL: not used by this vector.
- */
-struct espah_kv_alg {
-	const char *name;
-	const u8 *key;
-	unsigned int key_len;		/* bytes */
-	unsigned int bits;
-};
-
-/* ESP-in-UDP (RFC 3948); type 0: none */
-struct espah_kv_encap {
-	u16 type;			/* UDP_ENCAP_ESPINUDP */
-	u16 sport;
-	u16 dport;
-};
-#endif
+#include "espah_kunit_util.h"
 
 /*
  * One ESP vector.  Decapsulating expected_packet (the packet on the wire,

@@ -53,6 +53,7 @@
 #include <net/xfrm.h>
 
 #include "ah_vectors.h"
+#include "espah_kunit_util.h"
 #include "../module/ah_mutable.h"
 
 #define AH_TEST_HEADROOM	128
@@ -76,39 +77,6 @@ struct ah_test_sa {
 	struct espah_kv_alg auth;	/* bits: truncation */
 };
 
-static void ah_state_put(struct xfrm_state *x)
-{
-	/* as xfrm_user.c does for a state that never got inserted */
-	x->km.state = XFRM_STATE_DEAD;
-	xfrm_state_put(x);
-}
-
-KUNIT_DEFINE_ACTION_WRAPPER(ah_state_put_action, ah_state_put,
-			    struct xfrm_state *);
-
-/* As xfrm_user.c's attach_auth_trunc(); -ENOENT: not in this kernel. */
-static int ah_attach_auth(struct xfrm_state *x, const struct espah_kv_alg *a)
-{
-	struct xfrm_algo_desc *desc;
-	struct xfrm_algo_auth *p;
-
-	desc = xfrm_aalg_get_byname(a->name, 1);
-	if (!desc)
-		return -ENOENT;
-	if (a->bits > desc->uinfo.auth.icv_fullbits)
-		return -EINVAL;
-	p = kzalloc(sizeof(*p) + a->key_len, GFP_KERNEL);
-	if (!p)
-		return -ENOMEM;
-	strscpy(p->alg_name, desc->name, sizeof(p->alg_name));
-	p->alg_key_len = a->key_len * 8;
-	p->alg_trunc_len = a->bits;
-	memcpy(p->alg_key, a->key, a->key_len);
-	x->aalg = p;
-	x->props.aalgo = desc->desc.sadb_alg_id;
-	return 0;
-}
-
 /*
  * An AH SA for @sa, not yet initialised, released when the test ends.
  * Skips the test when the kernel lacks the algorithm.
@@ -116,41 +84,17 @@ static int ah_attach_auth(struct xfrm_state *x, const struct espah_kv_alg *a)
 static struct xfrm_state *ah_state_build(struct kunit *test,
 					 const struct ah_test_sa *sa)
 {
-	int alen = sa->family == 4 ? 4 : 16;
-	struct xfrm_state *x;
+	const struct espah_kunit_sa_id id = {
+		.proto = IPPROTO_AH, .family = sa->family, .mode = sa->mode,
+		.esn = sa->esn, .spi = sa->spi, .seq_hi = sa->seq_hi,
+		.saddr = sa->saddr, .daddr = sa->daddr,
+	};
+	struct xfrm_state *x = espah_kunit_state_alloc(test, &id);
 	int err;
 
-	x = xfrm_state_alloc(&init_net);
-	KUNIT_ASSERT_NOT_NULL(test, x);
-	err = kunit_add_action_or_reset(test, ah_state_put_action, x);
-	KUNIT_ASSERT_EQ(test, err, 0);
-
-	x->id.proto = IPPROTO_AH;
-	x->id.spi = htonl(sa->spi);
-	memcpy(&x->id.daddr, sa->daddr, alen);
-	memcpy(&x->props.saddr, sa->saddr, alen);
-	x->props.family = sa->family == 4 ? AF_INET : AF_INET6;
-	x->props.mode = sa->mode;
-	x->props.reqid = 1;
-	/* iproute2 without "sel": AF_UNSPEC lets a tunnel carry either family */
-	x->sel.family = sa->mode == XFRM_MODE_TUNNEL ? AF_UNSPEC :
-			x->props.family;
 	if (sa->align4)
 		x->props.flags |= XFRM_STATE_ALIGN4;
-	if (sa->esn) {
-		struct xfrm_replay_state_esn *rs;
-
-		rs = kzalloc(sizeof(*rs) + sizeof(u32), GFP_KERNEL);
-		KUNIT_ASSERT_NOT_NULL(test, rs);
-		rs->bmp_len = 1;
-		rs->replay_window = 32;
-		rs->seq_hi = sa->seq_hi;
-		x->replay_esn = rs;
-		x->props.replay_window = 32;
-		x->props.flags |= XFRM_STATE_ESN;
-	}
-
-	err = ah_attach_auth(x, &sa->auth);
+	err = espah_kunit_attach_auth(x, &sa->auth, false);
 	if (err == -ENOENT)
 		kunit_skip(test, "algorithm %s not available in this kernel",
 			   sa->auth.name);
@@ -194,70 +138,18 @@ static void ah_skip_unless_espah(struct kunit *test)
  * skbs as xfrm hands them to the type
  */
 
-static void ah_skb_set_family(struct sk_buff *skb, int family)
-{
-	skb->protocol = htons(family == 4 ? ETH_P_IP : ETH_P_IPV6);
-}
-
-/*
- * An skb as xfrm_input() hands it to input(): the first @len bytes of the
- * IP packet @pkt, whose AH header is at @ah_off.
- */
-static struct sk_buff *ah_rx_skb(struct kunit *test, struct xfrm_state *x,
-				 const u8 *pkt, unsigned int len,
-				 unsigned int ah_off, u32 seq, u32 seq_hi)
-{
-	struct sec_path *sp;
-	struct sk_buff *skb;
-
-	skb = alloc_skb(AH_TEST_HEADROOM + len, GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, skb);
-	skb_reserve(skb, AH_TEST_HEADROOM);
-	skb_put_data(skb, pkt, len);
-	skb_reset_network_header(skb);
-	skb->dev = init_net.loopback_dev;
-	skb->ip_summed = CHECKSUM_NONE;
-	ah_skb_set_family(skb, x->props.family == AF_INET ? 4 : 6);
-	__skb_pull(skb, ah_off);
-	skb_reset_transport_header(skb);
-
-	sp = secpath_set(skb);
-	if (!sp) {
-		kfree_skb(skb);
-		KUNIT_ASSERT_NOT_NULL(test, sp);
-	}
-	xfrm_state_hold(x);
-	sp->xvec[sp->len++] = x;
-
-	memset(skb->cb, 0, sizeof(skb->cb));
-	XFRM_SKB_CB(skb)->seq.input.low = htonl(seq);
-	XFRM_SKB_CB(skb)->seq.input.hi = htonl(seq_hi);
-	return skb;
-}
-
-/* Runs input(); the skb stays the caller's (the test needs sync crypto). */
-static int ah_input(struct kunit *test, struct xfrm_state *x,
-		    struct sk_buff *skb)
-{
-	int ret = x->type->input(x, skb);
-
-	if (ret == -EINPROGRESS)
-		KUNIT_FAIL(test, "input() went asynchronous: the test needs synchronous crypto");
-	return ret;
-}
-
 /* input() on a copy of @pkt; returns its result, checks the payload. */
 static int ah_verify(struct kunit *test, struct xfrm_state *x,
 		     const u8 *pkt, unsigned int len, unsigned int ah_off,
 		     u32 seq, u32 seq_hi, const u8 *payload,
 		     unsigned int payload_len)
 {
-	struct sk_buff *skb = ah_rx_skb(test, x, pkt, len, ah_off, seq,
-					seq_hi);
+	struct sk_buff *skb = espah_kunit_rx_skb(test, x, pkt, ah_off,
+						 len - ah_off, seq, seq_hi);
 	u8 *buf;
 	int ret;
 
-	ret = ah_input(test, x, skb);
+	ret = espah_kunit_input(test, x, skb);
 	if (ret == -EINPROGRESS)
 		return ret;
 	if (ret >= 0 && payload) {
@@ -303,7 +195,7 @@ static struct sk_buff *ah_tx_skb(struct kunit *test, struct xfrm_state *x,
 	skb_set_mac_header(skb, l->proto_off);
 	__skb_pull(skb, l->hdrs_len + l->ah_room);
 	skb->dev = init_net.loopback_dev;
-	ah_skb_set_family(skb, x->props.family == AF_INET ? 4 : 6);
+	skb->protocol = htons(x->props.family == AF_INET ? ETH_P_IP : ETH_P_IPV6);
 
 	memset(skb->cb, 0, sizeof(skb->cb));
 	XFRM_SKB_CB(skb)->seq.output.low = seq;
@@ -349,28 +241,11 @@ static u8 *ah_send(struct kunit *test, struct xfrm_state *x,
 /* Offset of the AH header in @pkt, or -1. */
 static int ah_find_ah(const u8 *pkt, unsigned int len, int family)
 {
-	unsigned int off;
+	int off;
 	u8 nh;
 
-	if (family == 4) {
-		if (len < sizeof(struct iphdr))
-			return -1;
-		off = (pkt[0] & 0xf) * 4;
-		nh = pkt[9];
-	} else {
-		if (len < sizeof(struct ipv6hdr))
-			return -1;
-		off = sizeof(struct ipv6hdr);
-		nh = pkt[6];
-		while (nh == NEXTHDR_HOP || nh == NEXTHDR_ROUTING ||
-		       nh == NEXTHDR_DEST) {
-			if (off + 2 > len)
-				return -1;
-			nh = pkt[off];
-			off += (pkt[off + 1] + 1) * 8;
-		}
-	}
-	if (nh != IPPROTO_AH || off + AH_FIXED_LEN > len)
+	off = espah_kunit_l4_offset(pkt, len, family, &nh);
+	if (off < 0 || nh != IPPROTO_AH || off + AH_FIXED_LEN > len)
 		return -1;
 	return off;
 }

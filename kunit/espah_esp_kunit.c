@@ -41,23 +41,13 @@
 #include <net/xfrm.h>
 
 #include "esp_vectors.h"
+#include "espah_kunit_util.h"
 
-#define ESPAH_HEADROOM	64
 #define ESP_HDR_LEN	8	/* SPI + sequence number */
 
 /* ---------------------------------------------------------------------
  * SA setup and teardown
  */
-
-static void espah_state_put(struct xfrm_state *x)
-{
-	/* as xfrm_user.c does for a state that never got inserted */
-	x->km.state = XFRM_STATE_DEAD;
-	xfrm_state_put(x);
-}
-
-KUNIT_DEFINE_ACTION_WRAPPER(espah_state_put_action, espah_state_put,
-			    struct xfrm_state *);
 
 static int espah_attach_aead(struct xfrm_state *x, const struct espah_kv_alg *a)
 {
@@ -102,29 +92,6 @@ static int espah_attach_enc(struct xfrm_state *x, const struct espah_kv_alg *a)
 	return 0;
 }
 
-static int espah_attach_auth(struct xfrm_state *x, const struct espah_kv_alg *a)
-{
-	struct xfrm_algo_desc *desc;
-	struct xfrm_algo_auth *p;
-
-	desc = xfrm_aalg_get_byname(a->name, 1);
-	if (!desc)
-		return -ENOENT;
-	if (a->bits > desc->uinfo.auth.icv_fullbits)
-		return -EINVAL;
-	p = kzalloc(sizeof(*p) + a->key_len, GFP_KERNEL);
-	if (!p)
-		return -ENOMEM;
-	strscpy(p->alg_name, desc->name, sizeof(p->alg_name));
-	p->alg_key_len = a->key_len * 8;
-	p->alg_trunc_len = a->bits ?: desc->uinfo.auth.icv_truncbits;
-	if (a->key_len)
-		memcpy(p->alg_key, a->key, a->key_len);
-	x->aalg = p;
-	x->props.aalgo = desc->desc.sadb_alg_id;
-	return 0;
-}
-
 static const char *espah_alg_names(const struct espah_esp_vector *v)
 {
 	return v->aead.name ?: v->enc.name;
@@ -138,38 +105,13 @@ static const char *espah_alg_names(const struct espah_esp_vector *v)
 static struct xfrm_state *espah_state_new(struct kunit *test,
 					  const struct espah_esp_vector *v)
 {
-	struct xfrm_state *x;
-	int alen = v->family == 4 ? 4 : 16;
+	const struct espah_kunit_sa_id id = {
+		.proto = IPPROTO_ESP, .family = v->family, .mode = v->mode,
+		.esn = v->esn, .spi = v->spi, .seq_hi = v->seq_hi,
+		.saddr = v->saddr, .daddr = v->daddr,
+	};
+	struct xfrm_state *x = espah_kunit_state_alloc(test, &id);
 	int err;
-
-	x = xfrm_state_alloc(&init_net);
-	KUNIT_ASSERT_NOT_NULL(test, x);
-	err = kunit_add_action_or_reset(test, espah_state_put_action, x);
-	KUNIT_ASSERT_EQ(test, err, 0);
-
-	x->id.proto = IPPROTO_ESP;
-	x->id.spi = htonl(v->spi);
-	memcpy(&x->id.daddr, v->daddr, alen);
-	memcpy(&x->props.saddr, v->saddr, alen);
-	x->props.family = v->family == 4 ? AF_INET : AF_INET6;
-	x->props.mode = v->mode;
-	x->props.reqid = 1;
-	/* iproute2 without "sel": AF_UNSPEC lets a tunnel carry either family */
-	x->sel.family = v->mode == XFRM_MODE_TUNNEL ? AF_UNSPEC :
-			x->props.family;
-
-	if (v->esn) {
-		struct xfrm_replay_state_esn *rs;
-
-		rs = kzalloc(sizeof(*rs) + sizeof(u32), GFP_KERNEL);
-		KUNIT_ASSERT_NOT_NULL(test, rs);
-		rs->bmp_len = 1;
-		rs->replay_window = 32;
-		rs->seq_hi = v->seq_hi;
-		x->replay_esn = rs;
-		x->props.replay_window = 32;
-		x->props.flags |= XFRM_STATE_ESN;
-	}
 
 	err = 0;
 	if (v->aead.name)
@@ -177,7 +119,7 @@ static struct xfrm_state *espah_state_new(struct kunit *test,
 	if (!err && v->enc.name)
 		err = espah_attach_enc(x, &v->enc);
 	if (!err && v->auth.name)
-		err = espah_attach_auth(x, &v->auth);
+		err = espah_kunit_attach_auth(x, &v->auth, true);
 	if (err == -ENOENT)
 		kunit_skip(test, "algorithm %s/%s not available in this kernel",
 			   espah_alg_names(v), v->auth.name ?: "-");
@@ -223,113 +165,40 @@ static struct xfrm_state *espah_state_new(struct kunit *test,
 static int espah_esp_offset(const u8 *pkt, unsigned int len, int family,
 			    bool encap)
 {
-	unsigned int off;
+	int off;
 	u8 nh;
 
-	if (family == 4) {
-		if (len < sizeof(struct iphdr))
-			return -1;
-		off = (pkt[0] & 0xf) * 4;
-		nh = pkt[9];
-	} else {
-		if (len < sizeof(struct ipv6hdr))
-			return -1;
-		off = sizeof(struct ipv6hdr);
-		nh = pkt[6];
-		while (nh == NEXTHDR_HOP || nh == NEXTHDR_ROUTING ||
-		       nh == NEXTHDR_DEST) {
-			if (off + 2 > len)
-				return -1;
-			nh = pkt[off];
-			off += (pkt[off + 1] + 1) * 8;
-		}
-	}
-	if (encap) {
-		if (nh != IPPROTO_UDP)
-			return -1;
-		off += sizeof(struct udphdr);
-	} else if (nh != IPPROTO_ESP) {
+	off = espah_kunit_l4_offset(pkt, len, family, &nh);
+	if (off < 0 || nh != (encap ? IPPROTO_UDP : IPPROTO_ESP))
 		return -1;
-	}
+	if (encap)
+		off += sizeof(struct udphdr);
 	return off <= len ? off : -1;
 }
 
 /*
- * Make an skb as xfrm_input() hands it to x->type->input(): @pkt is the
- * packet on the wire, of which the first @esp_off + @esp_len bytes are
- * used (the ESP part may be truncated).
+ * An skb as xfrm_input() hands it to x->type->input(): the first
+ * @esp_off + @esp_len bytes of the packet on the wire @pkt (the ESP part
+ * may be truncated), after xfrm4_udp_encap_rcv / xfrm6_udp_encap_rcv took
+ * the UDP header out of the IP length for ESP-in-UDP.
  */
 static struct sk_buff *espah_rx_skb(struct kunit *test, struct xfrm_state *x,
 				    const u8 *pkt, unsigned int esp_off,
 				    unsigned int esp_len, u32 seq, u32 seq_hi)
 {
-	unsigned int len = esp_off + esp_len;
-	struct sec_path *sp;
-	struct sk_buff *skb;
+	struct sk_buff *skb = espah_kunit_rx_skb(test, x, pkt, esp_off, esp_len,
+						 seq, seq_hi);
 
-	skb = alloc_skb(ESPAH_HEADROOM + len, GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, skb);
-	skb_reserve(skb, ESPAH_HEADROOM);
-	skb_put_data(skb, pkt, len);
-	skb_reset_network_header(skb);
-	skb->dev = init_net.loopback_dev;
-	skb->ip_summed = CHECKSUM_NONE;
-
-	if (x->props.family == AF_INET) {
-		skb->protocol = htons(ETH_P_IP);
-		if (x->encap) {
-			/* xfrm4_udp_encap_rcv: the UDP header leaves tot_len */
-			struct iphdr *iph = ip_hdr(skb);
-
-			iph->tot_len = htons(ntohs(iph->tot_len) -
+	if (!x->encap)
+		return skb;
+	if (x->props.family == AF_INET)
+		ip_hdr(skb)->tot_len = htons(ntohs(ip_hdr(skb)->tot_len) -
 					     sizeof(struct udphdr));
-		}
-	} else {
-		skb->protocol = htons(ETH_P_IPV6);
-		if (x->encap) {
-			struct ipv6hdr *ip6h = ipv6_hdr(skb);
-
-			ip6h->payload_len = htons(ntohs(ip6h->payload_len) -
-						  sizeof(struct udphdr));
-		}
-	}
-	__skb_pull(skb, esp_off);
-	skb_reset_transport_header(skb);
-
-	sp = secpath_set(skb);
-	if (!sp) {
-		kfree_skb(skb);
-		KUNIT_ASSERT_NOT_NULL(test, sp);
-	}
-	xfrm_state_hold(x);
-	sp->xvec[sp->len++] = x;
-
-	/* xfrm4_rcv_encap / xfrm6_rcv_spi ... */
-	memset(skb->cb, 0, sizeof(skb->cb));
-	XFRM_SPI_SKB_CB(skb)->family = x->props.family;
-	XFRM_SPI_SKB_CB(skb)->daddroff = x->props.family == AF_INET ?
-					 offsetof(struct iphdr, daddr) :
-					 offsetof(struct ipv6hdr, daddr);
-	/* ... then xfrm_input() overwrites that with the sequence number */
-	XFRM_SKB_CB(skb)->seq.input.low = htonl(seq);
-	XFRM_SKB_CB(skb)->seq.input.hi = htonl(seq_hi);
+	else
+		ipv6_hdr(skb)->payload_len =
+			htons(ntohs(ipv6_hdr(skb)->payload_len) -
+			      sizeof(struct udphdr));
 	return skb;
-}
-
-/*
- * Run x->type->input().  Returns its result; the skb is still owned by the
- * caller unless -EINPROGRESS (then the test fails: the completion owns it).
- */
-static int espah_input(struct kunit *test, struct xfrm_state *x,
-		       struct sk_buff *skb)
-{
-	int ret;
-
-	ret = x->type->input(x, skb);
-	if (ret == -EINPROGRESS)
-		KUNIT_FAIL(test,
-			   "input() went asynchronous (-EINPROGRESS): the test needs synchronous crypto");
-	return ret;
 }
 
 /* Check that skb->data/len is exactly @data/@len. */
@@ -363,7 +232,7 @@ static int espah_decap(struct kunit *test, struct xfrm_state *x,
 	KUNIT_ASSERT_GE_MSG(test, off, 0, "cannot find the ESP header");
 	KUNIT_ASSERT_LE(test, off + esp_len, pkt_len);
 	skb = espah_rx_skb(test, x, pkt, off, esp_len, v->seq, v->seq_hi);
-	ret = espah_input(test, x, skb);
+	ret = espah_kunit_input(test, x, skb);
 	if (ret == -EINPROGRESS) {
 		if (skbp)
 			*skbp = NULL;
@@ -503,7 +372,7 @@ static void input_nonlinear_vector(struct kunit *test)
 			skb_add_rx_frag(skb, skb_shinfo(skb)->nr_frags, pg,
 					PAGE_SIZE - f2, f2, PAGE_SIZE);
 		}
-		ret = espah_input(test, x, skb);
+		ret = espah_kunit_input(test, x, skb);
 		if (ret == -EINPROGRESS)
 			return;
 		KUNIT_EXPECT_EQ_MSG(test, ret, (int)v->next_header,
@@ -538,7 +407,7 @@ static void input_cloned_vector(struct kunit *test)
 		kfree_skb(skb);
 		KUNIT_ASSERT_NOT_NULL(test, clone);
 	}
-	ret = espah_input(test, x, clone);
+	ret = espah_kunit_input(test, x, clone);
 	if (ret == -EINPROGRESS) {
 		kfree_skb(skb);
 		return;
@@ -602,7 +471,7 @@ static void input_tap_shared_frags(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, skb_cloned(skb));
 	KUNIT_EXPECT_FALSE(test, skb_has_shared_frag(skb));
 
-	ret = espah_input(test, x, skb);
+	ret = espah_kunit_input(test, x, skb);
 	if (ret != -EINPROGRESS) {
 		KUNIT_EXPECT_EQ(test, ret, (int)v->next_header);
 		kfree_skb(skb);
@@ -631,7 +500,7 @@ static void input_truncated(struct kunit *test)
 	for (n = 0; n < len; n++) {
 		skb = espah_rx_skb(test, x, v->expected_packet, v->hdr_off, n,
 				   v->seq, v->seq_hi);
-		ret = espah_input(test, x, skb);
+		ret = espah_kunit_input(test, x, skb);
 		if (ret == -EINPROGRESS)
 			return;
 		kfree_skb(skb);
@@ -1038,7 +907,7 @@ static void input_gcm_truncated(struct kunit *test)
 	pkt = craft_esp_aead_packet(test, sa, &c, &len);
 	for (n = 0; n < len - hl; n++) {
 		skb = espah_rx_skb(test, x, pkt, hl, n, sa->seq, sa->seq_hi);
-		ret = espah_input(test, x, skb);
+		ret = espah_kunit_input(test, x, skb);
 		if (ret == -EINPROGRESS)
 			return;
 		kfree_skb(skb);
@@ -1046,7 +915,7 @@ static void input_gcm_truncated(struct kunit *test)
 	}
 	/* and the whole packet is fine */
 	skb = espah_rx_skb(test, x, pkt, hl, len - hl, sa->seq, sa->seq_hi);
-	ret = espah_input(test, x, skb);
+	ret = espah_kunit_input(test, x, skb);
 	if (ret == -EINPROGRESS)
 		return;
 	kfree_skb(skb);
@@ -1078,7 +947,7 @@ static void input_gcm_esn_wrong_seq_hi(struct kunit *test)
 	pkt = craft_esp_aead_packet(test, sa, &c, &len);
 	skb = espah_rx_skb(test, x, pkt, hl, len - hl, sa->seq,
 			   sa->seq_hi + 1);
-	ret = espah_input(test, x, skb);
+	ret = espah_kunit_input(test, x, skb);
 	if (ret == -EINPROGRESS)
 		return;
 	kfree_skb(skb);

@@ -419,30 +419,9 @@ HDR = """\
  */
 """
 
-STRUCT_ALG = """\
-#ifndef ESPAH_KV_ALG_DEFINED
-#define ESPAH_KV_ALG_DEFINED
-/*
- * One xfrm algorithm as "ip xfrm state" takes it: name (Linux crypto name,
- * as in struct xfrm_algo::alg_name), key bytes (for rfc4106/4543/7539esp
- * and rfc3686 the salt/nonce is included at the end, for rfc4309 a 3-byte
- * salt) and bits: the ICV length for aead, the truncation length for auth,
- * unused for enc.  name == NULL: not used by this vector.
- */
-struct espah_kv_alg {
-	const char *name;
-	const u8 *key;
-	unsigned int key_len;		/* bytes */
-	unsigned int bits;
-};
-
-/* ESP-in-UDP (RFC 3948); type 0: none */
-struct espah_kv_encap {
-	u16 type;			/* UDP_ENCAP_ESPINUDP */
-	u16 sport;
-	u16 dport;
-};
-#endif
+# struct espah_kv_alg and struct espah_kv_encap: kunit/espah_kunit_util.h
+SHARED_TYPES_INCLUDE = """\
+#include "espah_kunit_util.h"
 """
 
 ESP_STRUCT = """\
@@ -531,7 +510,7 @@ def write_header(path, guard, what, prefix, struct, vecs, negs, analyse):
     out = [HDR % {'what': what, 'n': len(vecs), 'nn': len(negs)}]
     out.append('#ifndef %s\n#define %s\n' % (guard, guard))
     out.append('#include <linux/types.h>\n#include <linux/xfrm.h>\n')
-    out.append(STRUCT_ALG)
+    out.append(SHARED_TYPES_INCLUDE)
     out.append(struct)
     out.append('\n'.join(arrays))
     out.append('static const struct %s %s_vectors[] = {' %
