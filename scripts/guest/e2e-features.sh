@@ -151,33 +151,6 @@ tcp_check() {
 	fi
 }
 
-# stat_check NAME NS...: no xfrm_stat counter rose since stat_snap_all
-stat_snap_all() { for _n in "$@"; do e2e_stat_snap "$_n" "$E2E_TMP/stat-$_n.before"; done; }
-stat_check() {
-	_name=$1; shift
-	if ! e2e_have_xfrm_stat; then t_skip "$_name: no xfrm_stat error counter rose" "no /proc/net/xfrm_stat"; return; fi
-	_d=""
-	for _n in "$@"; do
-		e2e_stat_snap "$_n" "$E2E_TMP/stat-$_n.after"
-		_x=$(e2e_stat_diff "$E2E_TMP/stat-$_n.before" "$E2E_TMP/stat-$_n.after" | tr '\n' ' ')
-		[ -n "$_x" ] && _d="$_d $_n: $_x"
-	done
-	if [ -z "$_d" ]; then t_ok "$_name: no xfrm_stat error counter rose"
-	else t_fail "$_name: no xfrm_stat error counter rose" "$_d"; fi
-}
-
-# counters_check NAME "NS SRC DST SPI" ...
-counters_check() {
-	_name=$1; shift
-	_f=""
-	for _sa in "$@"; do
-		# shellcheck disable=SC2086
-		_r=$(e2e_sa_counters_ok $_sa) || _f="$_f $_r;"
-	done
-	if [ -z "$_f" ]; then t_ok "$_name: SA packet counters moved"
-	else t_fail "$_name: SA packet counters moved" "$_f"; fi
-}
-
 # esp_sizes PCAP... : "COUNTxLEN ..." of the ESP packets with sequence numbers 1-3
 esp_sizes() {
 	for _p in "$@"; do e2e_pcap_esp "$_p"; done |
@@ -207,7 +180,7 @@ run_esn() {
 	pair_policies "$mode"
 	e2e_setup_check "$name" || return 0
 
-	stat_snap_all ns1 ns2
+	e2e_stat_snap_all ns1 ns2
 	e2e_cap_start ns1 veth1 "$CAP1" out
 	e2e_cap_start ns2 veth2 "$CAP2" out
 	log "$name: 40 pings $a1 -> $a2 across the 2^32 boundary"
@@ -241,8 +214,8 @@ run_esn() {
 	n_mark=$(e2e_marker_count "$CAP1" "$CAP2")
 	if [ "$n_plain" -eq 0 ] && [ "$n_mark" -eq 0 ]; then t_ok "$name: no plaintext on the wire"
 	else t_fail "$name: no plaintext on the wire" "$n_plain plaintext packets, marker seen $n_mark times"; fi
-	counters_check "$name" "ns1 $o1 $o2 0x1001" "ns1 $o2 $o1 0x2002" "ns2 $o1 $o2 0x1001" "ns2 $o2 $o1 0x2002"
-	stat_check "$name" ns1 ns2
+	e2e_counters_check "$name" "ns1 $o1 $o2 0x1001" "ns1 $o2 $o1 0x2002" "ns2 $o1 $o2 0x1001" "ns2 $o2 $o1 0x2002"
+	e2e_stat_check "$name" ns1 ns2
 	e2e_check_impl_in_use "$name: states bound to $E2E_IMPL" "$fam"
 	e2e_cleanup_all
 }
@@ -267,7 +240,7 @@ run_tfc() {
 	want_tfc=$((8 + 8 + (1000 + 2 + 3) / 4 * 4 + 16))
 	want_plain=$((8 + 8 + (inner + 2 + 3) / 4 * 4 + 16))
 
-	stat_snap_all ns1 ns2
+	e2e_stat_snap_all ns1 ns2
 	e2e_cap_start ns1 veth1 "$CAP1" out
 	e2e_cap_start ns2 veth2 "$CAP2" out
 	t_check "$name: ping with tfcpad 1000" ping_n ns1 "$a2" 3 56
@@ -287,8 +260,8 @@ run_tfc() {
 	n_mark=$(e2e_marker_count "$CAP1" "$CAP2")
 	if [ "$n_mark" -eq 0 ]; then t_ok "$name: payload marker not on the wire"
 	else t_fail "$name: payload marker not on the wire" "seen $n_mark times"; fi
-	counters_check "$name" "ns1 $o1 $o2 0x1001" "ns1 $o2 $o1 0x2002" "ns2 $o1 $o2 0x1001" "ns2 $o2 $o1 0x2002"
-	stat_check "$name" ns1 ns2
+	e2e_counters_check "$name" "ns1 $o1 $o2 0x1001" "ns1 $o2 $o1 0x2002" "ns2 $o1 $o2 0x1001" "ns2 $o2 $o1 0x2002"
+	e2e_stat_check "$name" ns1 ns2
 
 	# the same SAs without tfcpad: small packets
 	for n in ns1 ns2; do
@@ -368,7 +341,7 @@ run_dummy() {
 	}
 	send() { hex2bin "$1" >"$E2E_TMP/dummy.pkt"; ns ns1 socat -u -b 4096 "OPEN:$E2E_TMP/dummy.pkt" IP4-SENDTO:10.11.0.2:50; }
 
-	stat_snap_all ns2
+	e2e_stat_snap_all ns2
 	e2e_cap_start ns2 veth2 "$CAP2" out
 	send "$(esp_null_pkt 0x3003 1 17 "$(udp "espah-control-one
 ")")"
@@ -469,7 +442,7 @@ run_natt4() {
 	e2e_pol ns2 in "$d2/32" "$s2/32" "$pub" "$h2" 1 "$mode"
 	e2e_setup_check "$name" || return 0
 
-	stat_snap_all ns1 ns2
+	e2e_stat_snap_all ns1 ns2
 	e2e_cap_start nat pub0 "$CAP3" inout
 	t_check "$name: ping $a1 -> $a2 through the NAT" ping_n ns1 "$a2" 3
 	tcp_check "$name" ns2 "$a2" ns1
@@ -492,8 +465,8 @@ run_natt4() {
 	else t_fail "$name: no raw ESP (proto 50) behind the NAT" "$n_esp packets"; fi
 	if [ "$n_plain" -eq 0 ] && [ "$n_mark" -eq 0 ]; then t_ok "$name: no plaintext behind the NAT"
 	else t_fail "$name: no plaintext behind the NAT" "$n_plain tcp/icmp packets, marker seen $n_mark times"; fi
-	counters_check "$name" "ns1 $h1 $h2 0x1001" "ns1 $h2 $h1 0x2002" "ns2 $pub $h2 0x1001" "ns2 $h2 $pub 0x2002"
-	stat_check "$name" ns1 ns2
+	e2e_counters_check "$name" "ns1 $h1 $h2 0x1001" "ns1 $h2 $h1 0x2002" "ns2 $pub $h2 0x1001" "ns2 $h2 $pub 0x2002"
+	e2e_stat_check "$name" ns1 ns2
 	if grep -q "Mapping change" "$MON"; then t_fail "$name: no mapping event while the NAT mapping is stable" "$(grep -A1 'Mapping change' "$MON" | head -n 2 | tr '\n' ' ')"
 	else t_ok "$name: no mapping event while the NAT mapping is stable"; fi
 	e2e_check_impl_in_use "$name: states bound to $E2E_IMPL" 4
@@ -564,7 +537,7 @@ run_natt6() {
 	pair_policies transport
 	e2e_setup_check "$name" || return 0
 
-	stat_snap_all ns1 ns2
+	e2e_stat_snap_all ns1 ns2
 	e2e_cap_start ns1 veth1 "$CAP1" out
 	e2e_cap_start ns2 veth2 "$CAP2" out
 	t_check "$name: ping" ping_n ns1 "$a2" 3
@@ -592,8 +565,8 @@ run_natt6() {
 	else
 		t_fail "$name: every ESP-in-UDP packet has a correct nonzero checksum" "$ok 'udp sum ok', $bad bad or zero, of $((u1 + u2)) packets: $(grep -m1 -e 'bad udp cksum' -e 'no cksum' "$E2E_TMP/natt6.vv")"
 	fi
-	counters_check "$name" "ns1 $o1 $o2 0x1001" "ns1 $o2 $o1 0x2002" "ns2 $o1 $o2 0x1001" "ns2 $o2 $o1 0x2002"
-	stat_check "$name" ns1 ns2
+	e2e_counters_check "$name" "ns1 $o1 $o2 0x1001" "ns1 $o2 $o1 0x2002" "ns2 $o1 $o2 0x1001" "ns2 $o2 $o1 0x2002"
+	e2e_stat_check "$name" ns1 ns2
 	e2e_check_impl_in_use "$name: states bound to $E2E_IMPL" 6
 	e2e_cleanup_all
 }
@@ -613,7 +586,7 @@ run_beet() {
 	pair_policies beet
 	e2e_setup_check "$name" || return 0
 
-	stat_snap_all ns1 ns2
+	e2e_stat_snap_all ns1 ns2
 	e2e_cap_start ns1 veth1 "$CAP1" out
 	e2e_cap_start ns2 veth2 "$CAP2" out
 	t_check "$name: ping $a1 -> $a2" ping_n ns1 "$a2" 3 100
@@ -634,8 +607,8 @@ run_beet() {
 	sizes=$(esp_sizes "$CAP1" "$CAP2")
 	if [ "$sizes" = "6x$want" ]; then t_ok "$name: echo ESP packets $want bytes (no inner IP header on the wire)"
 	else t_fail "$name: echo ESP packets carry no inner IP header" "sizes (count x bytes) '${sizes:-none}', want 6x$want"; fi
-	counters_check "$name" "ns1 $o1 $o2 0x1001" "ns1 $o2 $o1 0x2002" "ns2 $o1 $o2 0x1001" "ns2 $o2 $o1 0x2002"
-	stat_check "$name" ns1 ns2
+	e2e_counters_check "$name" "ns1 $o1 $o2 0x1001" "ns1 $o2 $o1 0x2002" "ns2 $o1 $o2 0x1001" "ns2 $o2 $o1 0x2002"
+	e2e_stat_check "$name" ns1 ns2
 	e2e_check_impl_in_use "$name: states bound to $E2E_IMPL" "$fam"
 	e2e_cleanup_all
 }

@@ -230,8 +230,7 @@ run_case() {
 	fi
 	e2e_setup_check "$name" || return 0
 
-	e2e_stat_snap ns1 "$E2E_TMP/stat1.before"
-	e2e_stat_snap ns2 "$E2E_TMP/stat2.before"
+	e2e_stat_snap_all ns1 ns2
 
 	# (a) ping with a known size, then (b) a TCP transfer, captured together
 	e2e_cap_start ns1 veth1 "$CAP1" out
@@ -282,27 +281,11 @@ run_case() {
 	fi
 
 	# (d) SA counters
-	fails=""
-	for n in ns1 ns2; do
-		for sa in "$o1 $o2 0x1001" "$o2 $o1 0x2002"; do
-			# shellcheck disable=SC2086
-			r=$(e2e_sa_counters_ok "$n" $sa) || fails="$fails $r;"
-		done
-	done
-	if [ -z "$fails" ]; then t_ok "$name: SA packet counters moved"
-	else t_fail "$name: SA packet counters moved" "$fails"; fi
+	e2e_counters_check "$name" "ns1 $o1 $o2 0x1001" "ns1 $o2 $o1 0x2002" \
+		"ns2 $o1 $o2 0x1001" "ns2 $o2 $o1 0x2002"
 
 	# (e) xfrm_stat
-	if e2e_have_xfrm_stat; then
-		e2e_stat_snap ns1 "$E2E_TMP/stat1.after"
-		e2e_stat_snap ns2 "$E2E_TMP/stat2.after"
-		d1=$(e2e_stat_diff "$E2E_TMP/stat1.before" "$E2E_TMP/stat1.after" | tr '\n' ' ')
-		d2=$(e2e_stat_diff "$E2E_TMP/stat2.before" "$E2E_TMP/stat2.after" | tr '\n' ' ')
-		if [ -z "$d1$d2" ]; then t_ok "$name: no xfrm_stat error counter rose"
-		else t_fail "$name: no xfrm_stat error counter rose" "ns1: ${d1:-none} ns2: ${d2:-none}"; fi
-	else
-		t_skip "$name: no xfrm_stat error counter rose" "no /proc/net/xfrm_stat"
-	fi
+	e2e_stat_check "$name" ns1 ns2
 
 	# (f) the implementation under test holds the states
 	e2e_check_impl_in_use "$name: states bound to $E2E_IMPL" "$fam"

@@ -310,14 +310,28 @@ e2e_sa_field() {
 		END { if (f == "packets") print p; else if (f == "failed") print fl; else print rp }'
 }
 
-# e2e_sa_counters_ok NS SRC DST SPI: packets > 0 and no integrity failures
+# e2e_sa_counters_ok NS SRC DST SPI [PROTO]: packets > 0 and no integrity failures
 e2e_sa_counters_ok() {
-	_p=$(e2e_sa_field "$1" "$2" "$3" "$4" packets)
-	_f=$(e2e_sa_field "$1" "$2" "$3" "$4" failed)
-	if [ -z "$_p" ]; then echo "$1: SA $2->$3 spi $4 not found"; return 1; fi
-	if [ "$_p" -le 0 ]; then echo "$1: SA $2->$3 spi $4 has 0 packets"; return 1; fi
-	if [ -n "$_f" ] && [ "$_f" -gt 0 ]; then echo "$1: SA $2->$3 spi $4 integrity failed=$_f"; return 1; fi
-	echo "$1: SA $2->$3 spi $4 packets=$_p failed=${_f:-?}"
+	_pr=${5:-esp}
+	_p=$(e2e_sa_field "$1" "$2" "$3" "$4" packets "$_pr")
+	_f=$(e2e_sa_field "$1" "$2" "$3" "$4" failed "$_pr")
+	if [ -z "$_p" ]; then echo "$1: $_pr SA $2->$3 spi $4 not found"; return 1; fi
+	if [ "$_p" -le 0 ]; then echo "$1: $_pr SA $2->$3 spi $4 has 0 packets"; return 1; fi
+	if [ -n "$_f" ] && [ "$_f" -gt 0 ]; then echo "$1: $_pr SA $2->$3 spi $4 integrity failed=$_f"; return 1; fi
+	echo "$1: $_pr SA $2->$3 spi $4 packets=$_p failed=${_f:-?}"
+}
+
+# e2e_counters_check NAME "NS SRC DST SPI [PROTO]" ...: every SA moved
+# packets and none failed integrity
+e2e_counters_check() {
+	_name=$1; shift
+	_f=""
+	for _sa in "$@"; do
+		# shellcheck disable=SC2086
+		_r=$(e2e_sa_counters_ok $_sa) || _f="$_f $_r;"
+	done
+	if [ -z "$_f" ]; then t_ok "$_name: SA packet counters moved"
+	else t_fail "$_name: SA packet counters moved" "$_f"; fi
 }
 
 # ---------------------------------------------------------------- xfrm_stat
@@ -330,6 +344,26 @@ e2e_stat_diff() {
 	awk 'NR == FNR { b[$1] = $2; next }
 	     ($1 in b) && $2 > b[$1] { printf "%s %d -> %d (+%d)\n", $1, b[$1], $2, $2 - b[$1] }
 	     !($1 in b) && $2 > 0   { printf "%s 0 -> %d (+%d)\n", $1, $2, $2 }' "$1" "$2"
+}
+
+# e2e_stat_snap_all NS...: remember each netns's counters for e2e_stat_check
+e2e_stat_snap_all() { for _n in "$@"; do e2e_stat_snap "$_n" "$E2E_TMP/stat-$_n.before"; done; }
+
+# e2e_stat_check NAME NS...: ok if no xfrm_stat counter rose since e2e_stat_snap_all
+e2e_stat_check() {
+	_name=$1; shift
+	if ! e2e_have_xfrm_stat; then
+		t_skip "$_name: no xfrm_stat error counter rose" "no /proc/net/xfrm_stat (CONFIG_XFRM_STATISTICS off)"
+		return
+	fi
+	_d=""
+	for _n in "$@"; do
+		e2e_stat_snap "$_n" "$E2E_TMP/stat-$_n.after"
+		_x=$(e2e_stat_diff "$E2E_TMP/stat-$_n.before" "$E2E_TMP/stat-$_n.after" | tr '\n' ' ')
+		[ -n "$_x" ] && _d="$_d $_n: $_x"
+	done
+	if [ -z "$_d" ]; then t_ok "$_name: no xfrm_stat error counter rose"
+	else t_fail "$_name: no xfrm_stat error counter rose" "$_d"; fi
 }
 
 # e2e_stat_get FILE NAME
