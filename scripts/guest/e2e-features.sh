@@ -80,23 +80,10 @@ sa_w() {
 		e2e_setup_fail "xfrm state add in $_a1: $_a2 -> $_a3 spi $_a4 ($_ws): $(echo "$E2E_SA_ERR" | tail -n 1)"
 }
 
-diag_ns() {
-	for _n in "$@"; do
-		echo "== ip -s xfrm state ($_n)"
-		"$IP" -n "$_n" -s xfrm state 2>&1 | head -n 70
-		echo "== ip xfrm policy ($_n)"
-		"$IP" -n "$_n" xfrm policy 2>&1 | head -n 30
-		echo "== /proc/net/xfrm_stat ($_n), non-zero"
-		ns "$_n" cat /proc/net/xfrm_stat 2>&1 | awk '$2 != 0'
-	done
-	echo "== dmesg (tail)"
-	dmesg 2>/dev/null | tail -n 15
-}
-
 pair_diag() {
 	e2e_pcap_summary "$CAP1" 12
 	e2e_pcap_summary "$CAP2" 12
-	diag_ns ns1 ns2
+	e2e_diag_ns ns1 ns2
 }
 
 # pair_setup FAMILY MODE: ns1 <-> ns2 (see the header); sets o1 o2 (outer),
@@ -311,7 +298,7 @@ dummy_diag() {
 	e2e_pcap_summary "$CAP2" 10
 	echo "== received: $(tr '\n' '|' <"$E2E_TMP/dummy.rx" 2>/dev/null)"
 	echo "== socat: $(cat "$E2E_TMP/dummy.rx.err" 2>/dev/null)"
-	diag_ns ns2
+	e2e_diag_ns ns2
 }
 
 run_dummy() {
@@ -387,7 +374,7 @@ natt_diag() {
 	echo "== nattsock: $(cat "$E2E_TMP"/nattsock-*.out 2>/dev/null | tr '\n' ' ')"
 	echo "== nft (nat):"; ns nat nft list ruleset 2>&1 | head -n 20
 	echo "== udp sockets (ns1, ns2):"; ns ns1 ss -uanp 2>&1 | head -n 5; ns ns2 ss -uanp 2>&1 | head -n 5
-	diag_ns ns1 ns2
+	e2e_diag_ns ns1 ns2
 }
 
 # monitor_start NS: "ip xfrm monitor" (all groups, incl. XFRMNLGRP_MAPPING) into $MON
@@ -518,7 +505,7 @@ natt6_diag() {
 	e2e_pcap_summary "$CAP1" 8
 	e2e_pcap_summary "$CAP2" 8
 	tcpdump -r "$CAP1" -n -vv 'udp port 4500' 2>/dev/null | head -n 6
-	diag_ns ns1 ns2
+	e2e_diag_ns ns1 ns2
 }
 
 run_natt6() {
@@ -623,7 +610,7 @@ pmtu_diag() {
 	done
 	echo "-- hA route get $pB: $("$IP" -n hA route get "$pB" 2>&1 | tr '\n' ' ')"
 	ns hA sh -c 'cat /proc/net/snmp 2>/dev/null | grep -A1 ^Icmp: ; grep -i icmp6 /proc/net/snmp6 | head -n 20' 2>&1
-	diag_ns hA hB
+	e2e_diag_ns hA hB
 }
 
 run_pmtu() {

@@ -38,18 +38,9 @@ gw_diag() {
 	e2e_pcap_summary "$CAPW1" 10
 	e2e_pcap_summary "$CAPW2" 10
 	e2e_pcap_summary "$CAPH" 10
-	for _n in gA gB; do
-		echo "== ip -s xfrm state ($_n)"
-		"$IP" -n "$_n" -s xfrm state 2>&1 | head -n 50
-		echo "== ip xfrm policy ($_n)"
-		"$IP" -n "$_n" xfrm policy 2>&1 | head -n 40
-		echo "== /proc/net/xfrm_stat ($_n), non-zero"
-		ns "$_n" cat /proc/net/xfrm_stat 2>&1 | awk '$2 != 0'
-	done
 	echo "== routes"
 	for _n in hA gA gB hB; do echo "-- $_n"; "$IP" -n "$_n" route show table main 2>&1; "$IP" -n "$_n" -6 route show 2>&1 | grep -v '^fe80\|^multicast\|^ff00'; done
-	echo "== dmesg (tail)"
-	dmesg 2>/dev/null | tail -n 15
+	e2e_diag_ns gA gB
 }
 
 run_gw() {

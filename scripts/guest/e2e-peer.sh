@@ -213,12 +213,9 @@ sa_exact() { # SRC DST SPI WANT
 
 peer_diag() {
 	e2e_pcap_summary "$CAP" 12
-	echo "== ip -s xfrm state"; "$IP" -n "$WIRE" -s xfrm state 2>&1 | head -n 40
-	echo "== ip xfrm policy"; "$IP" -n "$WIRE" xfrm policy 2>&1 | head -n 30
-	echo "== xfrm_stat, non-zero"; ns "$WIRE" cat /proc/net/xfrm_stat 2>&1 | awk '$2 != 0'
 	echo "== peer stats: $(peer_cmd stats 2>&1)"
 	echo "== neighbours"; "$IP" -n "$WIRE" neigh 2>&1
-	echo "== dmesg (tail)"; dmesg 2>/dev/null | tail -n 15
+	e2e_diag_ns "$WIRE"
 }
 
 # ---------------------------------------------------------------- cases

@@ -161,16 +161,7 @@ sa_add() {
 xf_diag() {
 	e2e_pcap_summary "$CAP1" 10
 	e2e_pcap_summary "$CAP2" 10
-	for _n in ns1 ns2; do
-		echo "== ip -s xfrm state ($_n)"
-		"$IP" -n "$_n" -s xfrm state 2>&1 | head -n 60
-		echo "== ip xfrm policy ($_n)"
-		"$IP" -n "$_n" xfrm policy 2>&1 | head -n 30
-		echo "== /proc/net/xfrm_stat ($_n), non-zero"
-		ns "$_n" cat /proc/net/xfrm_stat 2>&1 | awk '$2 != 0'
-	done
-	echo "== dmesg (tail)"
-	dmesg 2>/dev/null | tail -n 15
+	e2e_diag_ns ns1 ns2
 }
 
 # run_case FAMILY MODE TRANSFORM

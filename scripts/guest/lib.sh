@@ -334,6 +334,21 @@ e2e_counters_check() {
 	else t_fail "$_name: SA packet counters moved" "$_f"; fi
 }
 
+# e2e_diag_ns NS...: the xfrm states, policies and non-zero xfrm_stat of
+# each netns, then the kernel log's tail (case diagnostics)
+e2e_diag_ns() {
+	for _n in "$@"; do
+		echo "== ip -s xfrm state ($_n)"
+		"$IP" -n "$_n" -s xfrm state 2>&1 | head -n 80
+		echo "== ip xfrm policy ($_n)"
+		"$IP" -n "$_n" xfrm policy 2>&1 | head -n 40
+		echo "== /proc/net/xfrm_stat ($_n), non-zero"
+		ns "$_n" cat /proc/net/xfrm_stat 2>&1 | awk '$2 != 0'
+	done
+	echo "== dmesg (tail)"
+	dmesg 2>/dev/null | tail -n 15
+}
+
 # ---------------------------------------------------------------- xfrm_stat
 
 e2e_stat_snap() { ns "$1" cat /proc/net/xfrm_stat >"$2" 2>/dev/null; }
