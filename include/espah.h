@@ -25,9 +25,11 @@ enum espah_drop {
 	ESPAH_RX_DUMMY,		/* RFC 4303 dummy packet (next header 59) */
 	ESPAH_RX_NOMEM,
 	ESPAH_RX_CRYPTO,	/* the crypto API failed otherwise */
+	ESPAH_RX_HDR_MISMATCH,	/* header not where the SA's mode puts it */
 	ESPAH_TX_TOO_BIG,
 	ESPAH_TX_NOMEM,
 	ESPAH_TX_CRYPTO,
+	ESPAH_TX_HDR_MISMATCH,	/* the mode put the header elsewhere */
 	ESPAH_DROP_MAX
 };
 

@@ -49,28 +49,6 @@
  * SA setup and teardown
  */
 
-static int espah_attach_aead(struct xfrm_state *x, const struct espah_kv_alg *a)
-{
-	struct xfrm_algo_desc *desc;
-	struct xfrm_algo_aead *p;
-
-	desc = xfrm_aead_get_byname(a->name, a->bits, 1);
-	if (!desc)
-		return -ENOENT;
-	p = kzalloc(sizeof(*p) + a->key_len, GFP_KERNEL);
-	if (!p)
-		return -ENOMEM;
-	strscpy(p->alg_name, desc->name, sizeof(p->alg_name));
-	p->alg_key_len = a->key_len * 8;
-	p->alg_icv_len = a->bits;
-	if (a->key_len)
-		memcpy(p->alg_key, a->key, a->key_len);
-	x->aead = p;
-	x->geniv = desc->uinfo.aead.geniv;
-	x->props.ealgo = desc->desc.sadb_alg_id;
-	return 0;
-}
-
 static int espah_attach_enc(struct xfrm_state *x, const struct espah_kv_alg *a)
 {
 	struct xfrm_algo_desc *desc;
@@ -115,7 +93,7 @@ static struct xfrm_state *espah_state_new(struct kunit *test,
 
 	err = 0;
 	if (v->aead.name)
-		err = espah_attach_aead(x, &v->aead);
+		err = espah_kunit_attach_aead(x, &v->aead);
 	if (!err && v->enc.name)
 		err = espah_attach_enc(x, &v->enc);
 	if (!err && v->auth.name)

@@ -7,6 +7,7 @@
 #include <linux/if_ether.h>
 #include <linux/ip.h>
 #include <linux/ipv6.h>
+#include <linux/module.h>
 #include <linux/skbuff.h>
 #include <linux/slab.h>
 #include <net/ipv6.h>
@@ -15,6 +16,19 @@
 #include "espah_kunit_util.h"
 
 #define ESPAH_KUNIT_HEADROOM	128
+
+static char *impl = "espah";
+module_param(impl, charp, 0444);
+MODULE_PARM_DESC(impl, "the implementation under test: espah (default) or intree");
+
+/*
+ * Tests of what only espah has (its counters, its exported helpers) skip
+ * when the in-tree modules are under test, and fail when espah is.
+ */
+bool espah_kunit_impl_is_espah(void)
+{
+	return strcmp(impl, "intree") != 0;
+}
 
 static void espah_kunit_state_put(struct xfrm_state *x)
 {
@@ -100,6 +114,29 @@ int espah_kunit_attach_auth(struct xfrm_state *x, const struct espah_kv_alg *a,
 		memcpy(p->alg_key, a->key, a->key_len);
 	x->aalg = p;
 	x->props.aalgo = desc->desc.sadb_alg_id;
+	return 0;
+}
+
+/* As xfrm_user.c's attach_aead(); -ENOENT: not in this kernel. */
+int espah_kunit_attach_aead(struct xfrm_state *x, const struct espah_kv_alg *a)
+{
+	struct xfrm_algo_desc *desc;
+	struct xfrm_algo_aead *p;
+
+	desc = xfrm_aead_get_byname(a->name, a->bits, 1);
+	if (!desc)
+		return -ENOENT;
+	p = kzalloc(sizeof(*p) + a->key_len, GFP_KERNEL);
+	if (!p)
+		return -ENOMEM;
+	strscpy(p->alg_name, desc->name, sizeof(p->alg_name));
+	p->alg_key_len = a->key_len * 8;
+	p->alg_icv_len = a->bits;
+	if (a->key_len)
+		memcpy(p->alg_key, a->key, a->key_len);
+	x->aead = p;
+	x->geniv = desc->uinfo.aead.geniv;
+	x->props.ealgo = desc->desc.sadb_alg_id;
 	return 0;
 }
 

@@ -43,8 +43,10 @@ struct espah_kunit_sa_id {
 	const u8 *daddr;
 };
 
+bool espah_kunit_impl_is_espah(void);
 struct xfrm_state *espah_kunit_state_alloc(struct kunit *test,
 					   const struct espah_kunit_sa_id *id);
+int espah_kunit_attach_aead(struct xfrm_state *x, const struct espah_kv_alg *a);
 int espah_kunit_attach_auth(struct xfrm_state *x, const struct espah_kv_alg *a,
 			    bool zero_bits_is_default);
 int espah_kunit_l4_offset(const u8 *pkt, unsigned int len, int family,

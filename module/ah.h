@@ -91,6 +91,7 @@ void ah_req_layout(struct ah_sa *sa);
 struct ah_req *ah_req_alloc(struct xfrm_state *x, struct sk_buff *skb,
 			    unsigned int ah_len);
 void ah_req_free(struct ah_req *req);
+void ah_req_free_sensitive(struct ah_req *req);
 int ah_icv_headers(struct ah_req *req, unsigned int icv_field_len,
 		   bool outbound);
 int ah_icv_digest(struct ah_req *req, crypto_completion_t done);

@@ -146,6 +146,16 @@ void ah_req_free(struct ah_req *req)
 }
 
 /*
+ * For a rejected packet: the request holds the ICV that would have been
+ * right, and the hash state it came from. Wiped, so that a heap leak
+ * elsewhere cannot hand an attacker a forgery.
+ */
+void ah_req_free_sensitive(struct ah_req *req)
+{
+	kfree_sensitive(req);
+}
+
+/*
  * Copies the headers and puts the copy in the form the ICV covers: the
  * family's mutable fields, and the ICV field (@icv_field_len bytes; any
  * padding after it is hashed as sent, RFC 4302 3.3.3.2.1) zeroed.

@@ -15,6 +15,7 @@
 #include <net/xfrm.h>
 
 #include "ah.h"
+#include "layout.h"
 #include "stats.h"
 
 /*
@@ -35,15 +36,15 @@ static int ah_icv_field_len(const struct ah_sa *sa, unsigned int ah_len)
 
 /*
  * Where the mode wants the IP header: right before the payload in
- * transport mode, at the inner packet in tunnel mode.
+ * transport mode; tunnel and BEET mode take the payload from there.
  */
 static void ah_set_transport_header(const struct xfrm_state *x,
 				    struct sk_buff *skb, int ip_len)
 {
-	if (x->props.mode == XFRM_MODE_TUNNEL)
-		skb_reset_transport_header(skb);
-	else
+	if (x->props.mode == XFRM_MODE_TRANSPORT)
 		skb_set_transport_header(skb, -ip_len);
+	else
+		skb_reset_transport_header(skb);
 }
 
 static int ah_input_finish(struct xfrm_state *x, struct sk_buff *skb,
@@ -65,13 +66,21 @@ static int ah_input_finish(struct xfrm_state *x, struct sk_buff *skb,
 	return nexthdr;
 }
 
+static void ah_input_release(struct ah_req *req, int err)
+{
+	if (unlikely(err < 0))
+		ah_req_free_sensitive(req);
+	else
+		ah_req_free(req);
+}
+
 static void ah_input_done(void *data, int err)
 {
 	struct ah_req *req = data;
 	struct sk_buff *skb = req->skb;
 
 	err = ah_input_finish(req->x, skb, req->icv, err);
-	ah_req_free(req);
+	ah_input_release(req, err);
 	xfrm_input_resume(skb, err);
 }
 
@@ -97,7 +106,7 @@ static int ah_verify(struct xfrm_state *x, struct sk_buff *skb,
 	if (err == -EINPROGRESS)
 		return err;
 	err = ah_input_finish(x, skb, req->icv, err);
-	ah_req_free(req);
+	ah_input_release(req, err);
 	return err;
 }
 
@@ -106,6 +115,8 @@ int ah_input(struct xfrm_state *x, struct sk_buff *skb)
 	unsigned int ah_len;
 	int icv_len;
 
+	if (unlikely(!espah_rx_layout_ok(x, skb, 0)))
+		return espah_drop(x, ESPAH_RX_HDR_MISMATCH, -EINVAL);
 	if (unlikely(!pskb_may_pull(skb, sizeof(struct ip_auth_hdr))))
 		return espah_drop(x, ESPAH_RX_TRUNCATED, -EINVAL);
 	ah_len = ah_hdr_len_field((const struct ip_auth_hdr *)skb->data);

@@ -14,9 +14,11 @@
 #include <linux/ipv6.h>
 #include <linux/skbuff.h>
 #include <net/ah.h>
+#include <net/inet_sock.h>
 #include <net/xfrm.h>
 
 #include "ah.h"
+#include "layout.h"
 #include "stats.h"
 
 static void ah_fill_header(struct xfrm_state *x, struct sk_buff *skb,
@@ -63,7 +65,8 @@ static void ah_output_done(void *data, int err)
 	else
 		espah_stats_count(req->x, ESPAH_TX_CRYPTO);
 	ah_req_free(req);
-	xfrm_output_resume(skb->sk, skb, err);
+	/* A SYN-ACK or time-wait reply's skb->sk is not a full socket. */
+	xfrm_output_resume(skb_to_full_sk(skb), skb, err);
 }
 
 ESPAH_CRYPTO_DONE(ah_output_done)
@@ -107,6 +110,8 @@ int ah_output(struct xfrm_state *x, struct sk_buff *skb)
 	const struct ah_sa *sa = ah_sa(x);
 	unsigned int ah_len = ah_hdr_len(sa, sa->icv_trunc_len);
 
+	if (unlikely(!espah_tx_layout_ok(skb, ah_len)))
+		return espah_drop(x, ESPAH_TX_HDR_MISMATCH, -EINVAL);
 	ah_fill_header(x, skb, ah_len);
 	/* The core expects the packet back starting at the network header. */
 	skb_push(skb, -skb_network_offset(skb));

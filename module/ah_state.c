@@ -11,6 +11,7 @@
 #include <net/xfrm.h>
 
 #include "ah.h"
+#include "layout.h"
 
 static int ah_check_config(const struct xfrm_state *x,
 			   struct netlink_ext_ack *extack)
@@ -40,19 +41,15 @@ static int ah_check_config(const struct xfrm_state *x,
 			       "espah: IPv6 AH is always 8-octet aligned (RFC 4302 2.2): drop 'flag align4'");
 		return -EINVAL;
 	}
-	switch (x->props.mode) {
-	case XFRM_MODE_TRANSPORT:
-	case XFRM_MODE_TUNNEL:
-		return 0;
-	}
-	NL_SET_ERR_MSG(extack, "espah: AH supports transport and tunnel mode only");
-	return -EINVAL;
+	return espah_mode_check(x, extack);
 }
 
 /*
  * The kernel's algorithm table says how long the untruncated ICV is; if
  * the transform disagrees the SA would interoperate with nobody. The
- * truncation must leave a whole number of octets, and some.
+ * truncation must leave a whole number of octets, and some, unless the
+ * algorithm is digest_null, whose ICV is empty (the in-tree AH takes it,
+ * and so does the kernel's IPsec selftest).
  */
 static int ah_check_icv(const struct xfrm_state *x,
 			struct crypto_ahash *ahash,
@@ -68,7 +65,8 @@ static int ah_check_icv(const struct xfrm_state *x,
 			       "espah: authentication algorithm has an unexpected ICV size");
 		return -EINVAL;
 	}
-	if (!bits || bits % 8 || bits > desc->uinfo.auth.icv_fullbits) {
+	if ((!bits && desc->uinfo.auth.icv_fullbits) || bits % 8 ||
+	    bits > desc->uinfo.auth.icv_fullbits) {
 		NL_SET_ERR_MSG(extack, "espah: unsupported ICV truncation");
 		return -EINVAL;
 	}
@@ -111,16 +109,11 @@ static u8 ah_alignment(const struct xfrm_state *x)
 	return 8;
 }
 
-/* What the transform adds in front of the payload. */
+/* What the mode makes room for in front of the payload. */
 static unsigned int ah_header_len(const struct xfrm_state *x,
 				  const struct ah_sa *sa)
 {
-	unsigned int len = ah_hdr_len(sa, sa->icv_trunc_len);
-
-	if (x->props.mode == XFRM_MODE_TUNNEL)
-		len += x->props.family == AF_INET6 ? sizeof(struct ipv6hdr) :
-						     sizeof(struct iphdr);
-	return len;
+	return ah_hdr_len(sa, sa->icv_trunc_len) + espah_mode_room(x);
 }
 
 int ah_init_state(struct xfrm_state *x, struct netlink_ext_ack *extack)

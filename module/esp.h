@@ -12,6 +12,7 @@
 #define _ESPAH_ESP_H
 
 #include <linux/types.h>
+#include <linux/udp.h>
 #include <net/esp.h>
 #include <net/xfrm.h>
 
@@ -82,6 +83,12 @@ static inline unsigned int esp_hdr_len(const struct xfrm_state *x)
 	return sizeof(struct ip_esp_hdr) + esp_ivlen(x);
 }
 
+/* The RFC 3948 UDP header in front of the ESP header, if any. */
+static inline unsigned int esp_encap_len(const struct xfrm_state *x)
+{
+	return x->encap ? sizeof(struct udphdr) : 0;
+}
+
 static inline unsigned int esp_aad_len(const struct xfrm_state *x)
 {
 	return x->props.flags & XFRM_STATE_ESN ? 12 : 8;
@@ -95,6 +102,7 @@ void esp_destroy_state(struct xfrm_state *x);
 struct esp_req *esp_req_alloc(struct xfrm_state *x, struct sk_buff *skb,
 			      unsigned int nsg);
 void esp_req_free(struct esp_req *req);
+void esp_req_free_sensitive(struct esp_req *req);
 int esp_req_map(struct esp_req *req, int offset, int len);
 
 /* esp_output.c */

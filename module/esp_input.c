@@ -18,6 +18,7 @@
 #include <net/xfrm.h>
 
 #include "esp.h"
+#include "layout.h"
 #include "stats.h"
 
 /* Bytes between the IV and the ICV; negative if the packet is too short. */
@@ -82,22 +83,18 @@ static int esp_remove_trailer(const struct xfrm_state *x, struct sk_buff *skb,
 
 /*
  * Where the mode wants the IP header: right before the payload in
- * transport mode (the UDP header of an encapsulated packet is dropped),
- * at the inner packet in tunnel mode.
+ * transport mode (the UDP header of an encapsulated packet is dropped);
+ * tunnel and BEET mode take the payload from there.
  */
 static void esp_set_transport_header(const struct xfrm_state *x,
 				     struct sk_buff *skb)
 {
-	int hdr_len;
-
-	if (x->props.mode == XFRM_MODE_TUNNEL) {
+	if (x->props.mode != XFRM_MODE_TRANSPORT) {
 		skb_reset_transport_header(skb);
 		return;
 	}
-	hdr_len = skb_network_header_len(skb);
-	if (x->encap)
-		hdr_len -= sizeof(struct udphdr);
-	skb_set_transport_header(skb, -hdr_len);
+	skb_set_transport_header(skb, -(skb_network_header_len(skb) -
+					esp_encap_len(x)));
 }
 
 static void esp_outer_saddr(const struct xfrm_state *x,
@@ -153,13 +150,26 @@ static int esp_input_finish(struct xfrm_state *x, struct sk_buff *skb,
 	return nexthdr;
 }
 
+/*
+ * A rejected packet's request holds the tag that would have been right
+ * (and AEAD state derived from the key): wipe it, so that a heap leak
+ * elsewhere cannot hand an attacker a forgery.
+ */
+static void esp_input_release(struct esp_req *req, int err)
+{
+	if (unlikely(err))
+		esp_req_free_sensitive(req);
+	else
+		esp_req_free(req);
+}
+
 static void esp_input_done(void *data, int err)
 {
 	struct esp_req *req = data;
 	struct xfrm_state *x = req->x;
 	struct sk_buff *skb = req->skb;
 
-	esp_req_free(req);
+	esp_input_release(req, err);
 	xfrm_input_resume(skb, esp_input_finish(x, skb, err));
 }
 
@@ -201,7 +211,7 @@ static int esp_decrypt(struct xfrm_state *x, struct sk_buff *skb,
 	err = crypto_aead_decrypt(req->aead);
 	if (err == -EINPROGRESS)
 		return err;
-	esp_req_free(req);
+	esp_input_release(req, err);
 	return esp_input_finish(x, skb, err);
 }
 
@@ -209,6 +219,8 @@ int esp_input(struct xfrm_state *x, struct sk_buff *skb)
 {
 	int nfrags, clen;
 
+	if (unlikely(!espah_rx_layout_ok(x, skb, esp_encap_len(x))))
+		return espah_drop(x, ESPAH_RX_HDR_MISMATCH, -EINVAL);
 	if (unlikely(!pskb_may_pull(skb, esp_hdr_len(x))))
 		return espah_drop(x, ESPAH_RX_TRUNCATED, -EINVAL);
 	clen = esp_ciphertext_len(x, skb);

@@ -14,10 +14,12 @@
 #include <linux/udp.h>
 #include <net/esp.h>
 #include <net/ip.h>
+#include <net/inet_sock.h>
 #include <net/ip6_checksum.h>
 #include <net/xfrm.h>
 
 #include "esp.h"
+#include "layout.h"
 #include "stats.h"
 
 /* What one packet adds: TFC padding, then padding, pad length, next header. */
@@ -141,7 +143,8 @@ static void esp_output_done(void *data, int err)
 		esp_finish_udp_checksum(x, skb);
 	else
 		espah_stats_count(x, ESPAH_TX_CRYPTO);
-	xfrm_output_resume(skb->sk, skb, err);
+	/* A SYN-ACK or time-wait reply's skb->sk is not a full socket. */
+	xfrm_output_resume(skb_to_full_sk(skb), skb, err);
 }
 
 ESPAH_CRYPTO_DONE(esp_output_done)
@@ -205,6 +208,10 @@ int esp_output(struct xfrm_state *x, struct sk_buff *skb)
 	struct ip_esp_hdr *esph;
 	unsigned int clen;
 	int nfrags;
+
+	if (unlikely(!espah_tx_layout_ok(skb, esp_encap_len(x) +
+					      esp_hdr_len(x))))
+		return espah_drop(x, ESPAH_TX_HDR_MISMATCH, -EINVAL);
 
 	t.nexthdr = *skb_mac_header(skb);
 	*skb_mac_header(skb) = x->encap ? IPPROTO_UDP : IPPROTO_ESP;

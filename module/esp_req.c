@@ -57,6 +57,12 @@ void esp_req_free(struct esp_req *req)
 	kfree(req);
 }
 
+/* For requests that may hold secrets: a tag for a rejected packet. */
+void esp_req_free_sensitive(struct esp_req *req)
+{
+	kfree_sensitive(req);
+}
+
 /*
  * Points the scatterlist at the associated data and then at @len bytes of
  * the packet from @offset (relative to skb->data), so the crypto API never

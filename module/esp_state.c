@@ -15,6 +15,7 @@
 #include <net/xfrm.h>
 
 #include "esp.h"
+#include "layout.h"
 
 static int esp_check_config(struct xfrm_state *x,
 			    struct netlink_ext_ack *extack)
@@ -34,14 +35,7 @@ static int esp_check_config(struct xfrm_state *x,
 			       "espah: only UDP encapsulation (espinudp, RFC 3948) is supported");
 		return -EOPNOTSUPP;
 	}
-	switch (x->props.mode) {
-	case XFRM_MODE_TRANSPORT:
-	case XFRM_MODE_TUNNEL:
-	case XFRM_MODE_BEET:
-		return 0;
-	}
-	NL_SET_ERR_MSG(extack, "espah: unsupported mode for ESP");
-	return -EINVAL;
+	return espah_mode_check(x, extack);
 }
 
 /* "geniv(inner)", or "inner" when the algorithm needs no IV generator. */
@@ -205,25 +199,10 @@ fail:
 	return ERR_PTR(err);
 }
 
-/* Worst-case bytes the transform adds in front of the payload. */
+/* What the mode makes room for in front of the payload. */
 static unsigned int esp_header_len(const struct xfrm_state *x)
 {
-	unsigned int len = esp_hdr_len(x);
-
-	switch (x->props.mode) {
-	case XFRM_MODE_TUNNEL:
-		len += x->props.family == AF_INET6 ? sizeof(struct ipv6hdr) :
-						     sizeof(struct iphdr);
-		break;
-	case XFRM_MODE_BEET:
-		/* An IPv4 inner header's options travel in a BEET pseudo header. */
-		if (x->sel.family != AF_INET6)
-			len += IPV4_BEET_PHMAXLEN;
-		break;
-	}
-	if (x->encap)
-		len += sizeof(struct udphdr);
-	return len;
+	return esp_encap_len(x) + esp_hdr_len(x) + espah_mode_room(x);
 }
 
 int esp_init_state(struct xfrm_state *x, struct netlink_ext_ack *extack)

@@ -25,9 +25,11 @@ static const char * const espah_drop_names[ESPAH_DROP_MAX] = {
 	[ESPAH_RX_DUMMY]	= "rx_dummy",
 	[ESPAH_RX_NOMEM]	= "rx_no_memory",
 	[ESPAH_RX_CRYPTO]	= "rx_crypto_error",
+	[ESPAH_RX_HDR_MISMATCH]	= "rx_header_mismatch",
 	[ESPAH_TX_TOO_BIG]	= "tx_too_big",
 	[ESPAH_TX_NOMEM]	= "tx_no_memory",
 	[ESPAH_TX_CRYPTO]	= "tx_crypto_error",
+	[ESPAH_TX_HDR_MISMATCH]	= "tx_header_mismatch",
 };
 
 struct espah_counters {
@@ -82,6 +84,27 @@ void espah_stats_count(const struct xfrm_state *x, enum espah_drop why)
 		this_cpu_inc(s->counters->drops[why]);
 	rcu_read_unlock();
 }
+
+/*
+ * One drop counter of @x, summed over the CPUs: what /proc/net/espah shows
+ * for the SA. Exported for the KUnit suites, which find it with
+ * symbol_get() so that they also load without espah.
+ */
+u64 espah_drop_count(const struct xfrm_state *x, enum espah_drop why)
+{
+	struct espah_sa_stats *s;
+	u64 sum = 0;
+	int cpu;
+
+	rcu_read_lock();
+	s = rhashtable_lookup(&espah_sa_table, &x, espah_sa_params);
+	if (s)
+		for_each_possible_cpu(cpu)
+			sum += per_cpu_ptr(s->counters, cpu)->drops[why];
+	rcu_read_unlock();
+	return sum;
+}
+EXPORT_SYMBOL_GPL(espah_drop_count);
 
 int espah_stats_add_sa(struct xfrm_state *x)
 {

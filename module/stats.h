@@ -19,6 +19,7 @@ void espah_stats_exit(void);
 int espah_stats_add_sa(struct xfrm_state *x);
 void espah_stats_del_sa(struct xfrm_state *x);
 void espah_stats_count(const struct xfrm_state *x, enum espah_drop why);
+u64 espah_drop_count(const struct xfrm_state *x, enum espah_drop why);
 
 /* Counts a drop and passes its errno through: return espah_drop(x, ...). */
 static inline int espah_drop(const struct xfrm_state *x, enum espah_drop why,

@@ -40,11 +40,7 @@ craft() { # spi seq kind
 }
 
 # counter_of SPI NAME: the value in ns2's /proc/net/espah
-counter_of() {
-	ns ns2 cat /proc/net/espah | awk -v spi="$1" -v name="$2" '
-		NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
-		$3 == spi || ($1 == "total" && spi == "total") { print $(col[name]) }'
-}
+counter_of() { e2e_espah_counter ns2 "$1" "$2"; }
 
 # check_sa SPI "name=value ...": every counter as expected
 check_sa() {

@@ -76,7 +76,7 @@ if [ -n "${KUNIT_FILTER:-}" ]; then
 		die "cannot set kunit.filter_glob"
 	say "filter_glob=$KUNIT_FILTER"
 fi
-insmod "$ESPAH_KUNIT_KO"
+insmod "$ESPAH_KUNIT_KO" impl="$impl"
 rc=$?
 [ $rc = 0 ] || die "insmod $ESPAH_KUNIT_KO failed ($rc): see dmesg"
 

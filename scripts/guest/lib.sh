@@ -349,6 +349,37 @@ e2e_diag_ns() {
 	dmesg 2>/dev/null | tail -n 15
 }
 
+# ---------------------------------------------------------------- espah's counters
+
+# e2e_espah_counter NS SPI|total NAME: one of espah's drop counters in NS
+# (/proc/net/espah; SPI as the file prints it, 0x%08x)
+e2e_espah_counter() {
+	ns "$1" cat /proc/net/espah 2>/dev/null | awk -v spi="$2" -v name="$3" '
+		NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
+		$3 == spi || ($1 == "total" && spi == "total") { print $(col[name]) }'
+}
+
+# e2e_espah_drops NS: "name=value" for every non-zero counter of the
+# namespace's total line
+e2e_espah_drops() {
+	ns "$1" cat /proc/net/espah 2>/dev/null | awk '
+		NR == 1 { for (i = 5; i <= NF; i++) name[i] = $i; next }
+		$1 == "total" { for (i = 5; i <= NF; i++) if ($i != 0) printf "%s=%s ", name[i], $i }'
+}
+
+# e2e_espah_no_drops NAME NS...: espah dropped nothing in any NS (espah only)
+e2e_espah_no_drops() {
+	_name=$1; shift
+	[ "$E2E_IMPL" = espah ] || return 0
+	_d=""
+	for _n in "$@"; do
+		_x=$(e2e_espah_drops "$_n")
+		[ -n "$_x" ] && _d="$_d $_n: $_x"
+	done
+	if [ -z "$_d" ]; then t_ok "$_name: no espah drop counter rose"
+	else t_fail "$_name: no espah drop counter rose" "$_d"; fi
+}
+
 # ---------------------------------------------------------------- xfrm_stat
 
 e2e_stat_snap() { ns "$1" cat /proc/net/xfrm_stat >"$2" 2>/dev/null; }
