@@ -133,6 +133,7 @@ mkdir -p /run/netns
 hostname espah-guest
 ip link set lo up
 [ -f /espah/run/env ] && . /espah/run/env
+[ -n "${ESPAH_EXPORT:-}" ] && mkdir -p "$ESPAH_EXPORT"
 echo "ESPAH-GUEST-BOOTED kernel=$(uname -r) uptime=$(cut -d' ' -f1 /proc/uptime)"
 KMEMLEAK=/sys/kernel/debug/kmemleak
 if [ -w $KMEMLEAK ] && ! grep -qw espah.kmemleak_noprescan /proc/cmdline; then
@@ -146,6 +147,21 @@ cd /espah
 echo "ESPAH-GUEST-START script=$script uptime=$(cut -d' ' -f1 /proc/uptime)"
 "$script" "$@" < /dev/null
 rc=$?
+# run-guest.sh --export: what the script left in $ESPAH_EXPORT goes to the
+# host as one tar stream on the raw virtio disk
+if [ -n "${ESPAH_EXPORT:-}" ] && [ -d "$ESPAH_EXPORT" ]; then
+  modprobe virtio_pci 2>/dev/null; modprobe virtio_blk 2>/dev/null
+  for _i in 1 2 3 4 5 6 7 8 9 10; do [ -b /dev/vda ] && break; sleep 0.3; done
+  # through dd: fsync before the poweroff
+  if [ ! -b /dev/vda ]; then
+    echo "ESPAH-GUEST-EXPORT-FAILED no virtio disk /dev/vda"
+  elif tar -c -C "$ESPAH_EXPORT" . 2>/tmp/export.err |
+     dd of=/dev/vda bs=1M conv=fsync 2>>/tmp/export.err; then
+    echo "ESPAH-GUEST-EXPORTED $(du -sk "$ESPAH_EXPORT" | cut -f1) KiB"
+  else
+    echo "ESPAH-GUEST-EXPORT-FAILED $(cat /tmp/export.err)"
+  fi
+fi
 echo "ESPAH-GUEST-EXIT=$rc"
 echo "ESPAH-GUEST-END uptime=$(cut -d' ' -f1 /proc/uptime)"
 if [ -w $KMEMLEAK ]; then
@@ -175,6 +191,7 @@ select_modules() { # prints paths relative to lib/modules/REL
   (cd "$m" && ls -d modules.* 2>/dev/null)
   if [[ $kernel == test ]]; then (cd "$m" && ls -d kernel); return; fi
   (cd "$m" && ls -d kernel/net kernel/crypto kernel/arch kernel/lib kernel/drivers/net/vxlan kernel/drivers/net/ipvlan kernel/drivers/virtio 2>/dev/null)
+  (cd "$m" && ls kernel/drivers/block/virtio_blk.ko* 2>/dev/null)
   (cd "$m" && find kernel/drivers/net -maxdepth 1 -name '*.ko*')
 }
 build_modules() {

@@ -4,6 +4,7 @@
 #   scripts/run-guest.sh --kernel NAME [--module FILE.ko ...] [--file SRC:DEST ...]
 #        [--env KEY=VALUE ...] [--timeout SECS] [--mem MB] [--smp N]
 #        [--append "cmdline"] [--log FILE] [--verbose] [--allow REGEX ...]
+#        [--export DIR]
 #        GUEST_SCRIPT [ARGS...]
 #
 # NAME: deb61 | deb612 | test (see scripts/kernels.sh). The kernel is fetched/built
@@ -17,6 +18,10 @@
 # Exit: guest script's status; 124 timeout; 125 kernel/sanitizer report in log
 # (KASAN, UBSAN, WARNING, lockdep, kmemleak, BUG, Oops, panic); 126 guest never
 # reported ESPAH-GUEST-EXIT (crash/hang in boot); 2 usage.
+# --export DIR: the guest gets ESPAH_EXPORT=/tmp/espah-export; whatever the
+# script leaves there is written as a tar stream to a raw virtio disk when
+# it ends and unpacked into DIR on the host (captures for the host's
+# decoders).
 # Env: ESPAH_CACHE, ESPAH_LOGDIR, ESPAH_QEMU_EXTRA (extra qemu args, word-split),
 #      ESPAH_SANITIZER_ALLOW (extended regex of report lines to ignore).
 set -euo pipefail
@@ -27,7 +32,7 @@ source "$here/kernels.sh"
 say() { echo "[run-guest] $*" >&2; }
 usage() { sed -n '2,22p' "$0" >&2; exit 2; }
 
-kernel="" timeout=600 mem=2048 smp=2 append="" logfile="" verbose=0
+kernel="" timeout=600 mem=2048 smp=2 append="" logfile="" verbose=0 export_dir=""
 mkargs=() allows=()
 [[ -n ${ESPAH_SANITIZER_ALLOW:-} ]] && allows+=("$ESPAH_SANITIZER_ALLOW")
 while (( $# )); do
@@ -42,6 +47,7 @@ while (( $# )); do
     --append) append="$append $2"; shift 2 ;;
     --log) logfile=$2; shift 2 ;;
     --allow) allows+=("$2"); shift 2 ;;
+    --export) export_dir=$2; mkargs+=(--env ESPAH_EXPORT=/tmp/espah-export); shift 2 ;;
     -v|--verbose) verbose=1; shift ;;
     -h|--help) usage ;;
     --) shift; break ;;
@@ -86,6 +92,11 @@ qemu=(qemu-system-x86_64 -accel tcg -cpu max -smp "$smp" -m "$mem"
       -kernel "$img" -initrd "$initrd" -append "$cmdline")
 # shellcheck disable=SC2206
 [[ -n ${ESPAH_QEMU_EXTRA:-} ]] && qemu+=($ESPAH_QEMU_EXTRA)
+if [[ -n $export_dir ]]; then
+  # sparse: only what the guest writes takes room
+  truncate -s 8G "$work/export.img"
+  qemu+=(-drive "file=$work/export.img,format=raw,if=virtio,cache=writeback")
+fi
 
 : > "$logfile"
 say "kernel $kernel ($rel), timeout ${timeout}s, log: $logfile"
@@ -129,6 +140,14 @@ tend=$(date +%s.%N)
 
 clean=$work/console.txt
 tr -d '\r' < "$logfile" > "$clean"
+if [[ -n $export_dir ]]; then
+  mkdir -p "$export_dir"
+  if tar -xf "$work/export.img" -C "$export_dir" 2>/dev/null; then
+    say "guest export unpacked into $export_dir ($(du -sh "$export_dir" | cut -f1))"
+  else
+    say "the guest exported nothing (see ESPAH-GUEST-EXPORT lines in $logfile)"
+  fi
+fi
 
 # ---------------------------------------------------------------- result scan
 rc_line=$(grep -a -m1 -o 'ESPAH-GUEST-EXIT=[0-9]*' "$clean" || true)
