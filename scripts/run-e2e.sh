@@ -12,7 +12,9 @@
 # --suite    esp (host-to-host, v4/v6 x transport/tunnel x gcm/cbc+hmac),
 #            ah, counters, async, transforms, features, peer (scripts/guest/e2e-NAME.sh;
 #            peer and all start scapy on the host as the other end of a virtio NIC),
-#            gateway (site-to-site tunnel + fwd policy), all (default)
+#            gateway (site-to-site tunnel + fwd policy), crossfam (every
+#            mode with different inner/outer families, BEET), selftest (the
+#            kernel's tools/testing/selftests/net/ipsec.c), all (default)
 # --filter   substring of case names, e.g. v6-tunnel, v4
 # --timeout  guest timeout (default 1800 s; 3600 s for the debug "test" kernel)
 # Everything after "--" goes to scripts/run-guest.sh (e.g. --verbose, --mem).
@@ -100,6 +102,11 @@ start_peer() {
 }
 if [[ $suite == all || ,$suite, == *,peer,* ]]; then
   start_peer || exit 1
+fi
+# the kernel's own IPsec selftest, built from the kernel source
+if [[ ,$suite, == *,selftest,* ]]; then
+  st=$("$here/build-selftest.sh") || { say "cannot build the IPsec selftest"; exit 1; }
+  extra=(--file "$st:/espah/bin/ipsec-selftest" "${extra[@]}")
 fi
 
 say "kernel=$kernel impl=$impl suite=$suite${filter:+ filter=$filter}${module:+ module=$module}"
