@@ -50,6 +50,9 @@ struct ah_sa {
 struct ah_req {
 	struct xfrm_state *x;
 	struct sk_buff *skb;
+	/* bytes of this request's memory (req_cache.h) */
+	unsigned int mem_len;
+	int mem_from;
 	/* High 32 sequence bits, hashed after the packet with ESN. */
 	__be32 seqhi;
 	unsigned int nsg;

@@ -17,12 +17,12 @@
 #include <linux/slab.h>
 
 #include "ah.h"
+#include "req_cache.h"
+#include "skb.h"
+#include "stats.h"
 
 /* The header copy is read as struct iphdr/ipv6hdr and in6_addr. */
 #define AH_HDRS_ALIGN	8
-
-/* skb_to_sgvec() gives up on frag lists nested deeper than this. */
-#define AH_MAX_FRAG_DEPTH	24
 
 void ah_req_layout(struct ah_sa *sa)
 {
@@ -37,32 +37,10 @@ void ah_req_layout(struct ah_sa *sa)
 	sa->req_fixed_len = len;
 }
 
-/*
- * Upper bound of the scatterlist entries skb_to_sgvec() fills for @skb:
- * one for the linear part, one per page fragment, and as much again for
- * every skb on the frag list.
- */
-static int ah_skb_nsg(struct sk_buff *skb, unsigned int depth)
-{
-	struct sk_buff *frag;
-	int n = 1 + skb_shinfo(skb)->nr_frags;
-	int m;
-
-	if (unlikely(depth > AH_MAX_FRAG_DEPTH))
-		return -EMSGSIZE;
-	skb_walk_frags(skb, frag) {
-		m = ah_skb_nsg(frag, depth + 1);
-		if (unlikely(m < 0))
-			return m;
-		n += m;
-	}
-	return n;
-}
-
 /* Header copy, packet, and with ESN the high sequence bits. */
 static int ah_req_nsg(const struct xfrm_state *x, struct sk_buff *skb)
 {
-	int n = ah_skb_nsg(skb, 0);
+	int n = espah_skb_nsg(skb);
 
 	if (unlikely(n < 0))
 		return n;
@@ -106,18 +84,24 @@ struct ah_req *ah_req_alloc(struct xfrm_state *x, struct sk_buff *skb,
 {
 	const struct ah_sa *sa = ah_sa(x);
 	unsigned int hdrs_len = skb_network_header_len(skb) + ah_len;
+	unsigned int len;
 	struct ah_req *req;
-	int nsg;
+	int nsg, from;
 	u8 *p;
 
 	nsg = ah_req_nsg(x, skb);
 	if (unlikely(nsg < 0))
 		return NULL;
-	req = kmalloc(sa->req_fixed_len + nsg * sizeof(struct scatterlist) +
-		      AH_HDRS_ALIGN - 1 + hdrs_len, GFP_ATOMIC);
+	len = sa->req_fixed_len + nsg * sizeof(struct scatterlist) +
+	      AH_HDRS_ALIGN - 1 + hdrs_len;
+	req = espah_req_cache_get(len, &from);
 	if (unlikely(!req))
 		return NULL;
+	if (unlikely(from == ESPAH_REQ_FROM_SLAB))
+		espah_stats_path(x, ESPAH_REQ_ALLOC);
 
+	req->mem_len = len;
+	req->mem_from = from;
 	req->x = x;
 	req->skb = skb;
 	req->nsg = nsg;
@@ -134,7 +118,7 @@ struct ah_req *ah_req_alloc(struct xfrm_state *x, struct sk_buff *skb,
 	req->hdrs = PTR_ALIGN((u8 *)(req->sg + nsg), AH_HDRS_ALIGN);
 	ahash_request_set_tfm(req->ahash, sa->ahash);
 	if (unlikely(ah_req_map(req))) {
-		kfree(req);
+		ah_req_free(req);
 		return NULL;
 	}
 	return req;
@@ -142,7 +126,7 @@ struct ah_req *ah_req_alloc(struct xfrm_state *x, struct sk_buff *skb,
 
 void ah_req_free(struct ah_req *req)
 {
-	kfree(req);
+	espah_req_cache_put(req, req->mem_len, req->mem_from);
 }
 
 /*
@@ -152,7 +136,8 @@ void ah_req_free(struct ah_req *req)
  */
 void ah_req_free_sensitive(struct ah_req *req)
 {
-	kfree_sensitive(req);
+	memzero_explicit(req, req->mem_len);
+	ah_req_free(req);
 }
 
 /*

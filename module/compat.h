@@ -50,4 +50,57 @@ static inline unsigned int espah_ahash_alignmask(struct crypto_ahash *tfm)
 #include <crypto/algapi.h>
 #endif
 
+/* skb_frag_unref() moved to its own header in 6.9 */
+#ifdef ESPAH_HAVE_SKBUFF_REF_H
+#include <linux/skbuff_ref.h>
+#endif
+
+/* include/net/gso.h split from netdevice.h in 6.4 (skb_eth_gso_segment) */
+#ifdef ESPAH_HAVE_NET_GSO_H
+#include <net/gso.h>
+#endif
+
+#include <net/gro.h>
+#include <net/xfrm.h>
+
+/*
+ * The state lookup for received packets: 6.12 has one that also consults
+ * the per-CPU input cache; before, the plain lookup.
+ */
+static inline struct xfrm_state *
+espah_input_state_lookup(struct net *net, u32 mark,
+			 const xfrm_address_t *daddr, __be32 spi, u8 proto,
+			 unsigned short family)
+{
+#ifdef ESPAH_HAVE_XFRM_INPUT_STATE_LOOKUP
+	return xfrm_input_state_lookup(net, mark, daddr, spi, proto, family);
+#else
+	return xfrm_state_lookup(net, mark, daddr, spi, proto, family);
+#endif
+}
+
+/* SA directions (x->dir) exist since 6.10; before, any SA may receive. */
+static inline bool espah_state_is_inbound(const struct xfrm_state *x)
+{
+#ifdef ESPAH_HAVE_XFRM_SA_DIR
+	return !x->dir || x->dir == XFRM_SA_DIR_IN;
+#else
+	return true;
+#endif
+}
+
+/*
+ * The GRO entry into xfrm_input() differs: 6.12 also brings ESP in UDP
+ * through GRO (NAPI_GRO_CB(skb)->proto says so) and takes the encap type;
+ * 6.1 brings plain ESP only, with encap type 0.
+ */
+static inline int espah_gro_encap_type(struct sk_buff *skb)
+{
+#ifdef ESPAH_HAVE_GRO_UDP_ENCAP
+	return NAPI_GRO_CB(skb)->proto == IPPROTO_UDP ? UDP_ENCAP_ESPINUDP : 0;
+#else
+	return 0;
+#endif
+}
+
 #endif /* _ESPAH_COMPAT_H */

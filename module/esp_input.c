@@ -3,11 +3,15 @@
  * ESP decapsulation (RFC 4303 3.4).
  *
  * skb->data is the ESP header; the network header is the (outer) IP
- * header. On success the packet is left as the xfrm mode expects it:
- * skb->data at the decrypted payload, trailer and ICV trimmed, and the
- * transport header where the mode wants the IP header moved to. Returns
- * the next header value, or a negative errno for the core to count:
- * -EBADMSG means the ICV did not verify.
+ * header. A private linear packet is decrypted where it is; anything else
+ * (a clone, page fragments a packet tap's clone may share even after the
+ * stack gave this skb a private head, pages spliced from the page cache)
+ * is read where it is and decrypted into fresh pages, which then replace
+ * its payload (esp.h). On success the packet is left as the xfrm mode
+ * expects it: skb->data at the plaintext payload, trailer and ICV gone,
+ * and the transport header where the mode wants the IP header moved to.
+ * Returns the next header value, or a negative errno for the core to
+ * count: -EBADMSG means the ICV did not verify.
  */
 #include <crypto/aead.h>
 #include <linux/skbuff.h>
@@ -31,53 +35,41 @@ static int esp_raw_clen(const struct xfrm_state *x, const struct sk_buff *skb)
  * Length of the ciphertext (payload, padding, pad length, next header), or
  * a negative errno when the packet cannot hold an ESP packet for this SA.
  */
-static int esp_ciphertext_len(const struct xfrm_state *x,
+static int esp_ciphertext_len(const struct espah_sa *sa,
+			      const struct xfrm_state *x,
 			      const struct sk_buff *skb)
 {
 	int clen = esp_raw_clen(x, skb);
 
 	if (unlikely(clen < 2))
-		return espah_drop(x, ESPAH_RX_TRUNCATED, -EINVAL);
+		return espah_sa_drop(sa, ESPAH_RX_TRUNCATED, -EINVAL);
 	if (unlikely(clen % esp_blksize(x)))
-		return espah_drop(x, ESPAH_RX_BAD_LENGTH, -EINVAL);
+		return espah_sa_drop(sa, ESPAH_RX_BAD_LENGTH, -EINVAL);
 	return clen;
 }
 
 /*
- * Decryption writes plaintext over the packet, so the packet must be
- * memory no other skb can see. A clone shares the head; page frags may be
- * shared with a packet tap even when the head is private (a tap's clone
- * keeps its frag references after the stack copies our head), and
- * skb_has_shared_frag() does not flag that case. So only a private linear
- * skb is decrypted as it is; anything else is copied by skb_cow_data().
+ * After decryption the packet is headers, ESP header, IV and then the
+ * plaintext of req->clen bytes: reads and strips padding, pad length and
+ * next header.
  */
-static int esp_make_private(struct sk_buff *skb)
+static int esp_remove_trailer(struct esp_req *req, u8 *nexthdr)
 {
-	struct sk_buff *trailer;
-
-	if (!skb_cloned(skb) && !skb_is_nonlinear(skb))
-		return 1;
-	return skb_cow_data(skb, 0, &trailer);
-}
-
-static int esp_remove_trailer(const struct xfrm_state *x, struct sk_buff *skb,
-			      u8 *nexthdr)
-{
-	unsigned int icvlen = esp_icvlen(x);
-	int clen = esp_raw_clen(x, skb);
+	struct sk_buff *skb = req->skb;
+	int clen = req->clen;
 	u8 tail[2];
 
-	if (skb_copy_bits(skb, skb->len - icvlen - 2, tail, 2))
-		return espah_drop(x, ESPAH_RX_TRUNCATED, -EINVAL);
+	if (skb_copy_bits(skb, skb->len - 2, tail, 2))
+		return espah_sa_drop(req->sa, ESPAH_RX_TRUNCATED, -EINVAL);
 	/* The pad bytes themselves are not checked: some peers pad randomly. */
 	if (unlikely(tail[0] + 2 >= clen)) {
 		net_dbg_ratelimited("espah: SPI 0x%08x: pad length %u exceeds payload of %d bytes\n",
-				    ntohl(x->id.spi), tail[0], clen - 2);
-		return espah_drop(x, ESPAH_RX_BAD_PADDING, -EINVAL);
+				    ntohl(req->x->id.spi), tail[0], clen - 2);
+		return espah_sa_drop(req->sa, ESPAH_RX_BAD_PADDING, -EINVAL);
 	}
 	*nexthdr = tail[1];
-	if (unlikely(pskb_trim(skb, skb->len - icvlen - tail[0] - 2)))
-		return espah_drop(x, ESPAH_RX_NOMEM, -ENOMEM);
+	if (unlikely(pskb_trim(skb, skb->len - tail[0] - 2)))
+		return espah_sa_drop(req->sa, ESPAH_RX_NOMEM, -ENOMEM);
 	return 0;
 }
 
@@ -127,16 +119,38 @@ static void esp_input_encap(struct xfrm_state *x, struct sk_buff *skb)
 		skb->ip_summed = CHECKSUM_UNNECESSARY;
 }
 
-static int esp_input_finish(struct xfrm_state *x, struct sk_buff *skb,
-			    int err)
+/*
+ * A rejected packet: its request holds the tag that would have been
+ * right, and decrypted bytes (fresh pages, or the packet itself) may be
+ * plaintext of an altered genuine packet. None of it may linger.
+ */
+static int esp_input_rejected(struct esp_req *req, enum espah_drop why)
 {
-	u8 nexthdr;
+	req->flags |= ESP_REQ_WIPE;
+	if (!(req->flags & ESP_REQ_OUT_OF_PLACE))
+		memzero_explicit(req->skb->data + req->payload_off, req->clen);
+	return espah_sa_drop(req->sa, why, req->result);
+}
 
-	if (unlikely(err == -EBADMSG))
-		return espah_drop(x, ESPAH_RX_ICV, err);
-	if (unlikely(err))
-		return espah_drop(x, ESPAH_RX_CRYPTO, err);
-	err = esp_remove_trailer(x, skb, &nexthdr);
+/* After the crypto; returns the next header or a negative errno. */
+int esp_input_finish(struct esp_req *req)
+{
+	struct xfrm_state *x = req->x;
+	struct sk_buff *skb = req->skb;
+	u8 nexthdr;
+	int err;
+
+	if (unlikely(req->result == -EBADMSG))
+		return esp_input_rejected(req, ESPAH_RX_ICV);
+	if (unlikely(req->result))
+		return esp_input_rejected(req, ESPAH_RX_CRYPTO);
+
+	if (req->flags & ESP_REQ_OUT_OF_PLACE)
+		espah_skb_replace_payload(skb, req->payload_off, &req->fresh,
+					  req->clen);
+	else
+		__skb_trim(skb, req->payload_off + req->clen);
+	err = esp_remove_trailer(req, &nexthdr);
 	if (unlikely(err))
 		return err;
 	if (x->encap)
@@ -146,92 +160,151 @@ static int esp_input_finish(struct xfrm_state *x, struct sk_buff *skb,
 	esp_set_transport_header(x, skb);
 	/* RFC 4303 2.6: a dummy packet is dropped (the core counts it). */
 	if (unlikely(nexthdr == IPPROTO_NONE))
-		return espah_drop(x, ESPAH_RX_DUMMY, -EINVAL);
+		return espah_sa_drop(req->sa, ESPAH_RX_DUMMY, -EINVAL);
 	return nexthdr;
 }
 
-/*
- * A rejected packet's request holds the tag that would have been right
- * (and AEAD state derived from the key): wipe it, so that a heap leak
- * elsewhere cannot hand an attacker a forgery.
- */
-static void esp_input_release(struct esp_req *req, int err)
+/* The order stage's release: the packet goes on, in the SA's order. */
+void esp_input_release(struct espah_order_entry *e)
 {
-	if (unlikely(err))
-		esp_req_free_sensitive(req);
-	else
-		esp_req_free(req);
-}
-
-static void esp_input_done(void *data, int err)
-{
-	struct esp_req *req = data;
-	struct xfrm_state *x = req->x;
+	struct esp_req *req = container_of(e, struct esp_req, order);
 	struct sk_buff *skb = req->skb;
+	int nexthdr;
 
-	esp_input_release(req, err);
-	xfrm_input_resume(skb, esp_input_finish(x, skb, err));
+	if (e->held)
+		espah_sa_count_path(req->sa, ESPAH_RX_HELD);
+	nexthdr = esp_input_finish(req);
+	esp_req_put(req);
+	xfrm_input_resume(skb, nexthdr);
 }
 
-ESPAH_CRYPTO_DONE(esp_input_done)
-
-static int esp_decrypt(struct xfrm_state *x, struct sk_buff *skb,
-		       int nfrags, int clen)
+/* Source and destination: the AD, then the packet from the IV's end. */
+static int esp_map_in_place(struct esp_req *req)
 {
-	unsigned int icvlen = esp_icvlen(x);
-	unsigned int ivlen = esp_ivlen(x);
-	const struct ip_esp_hdr *esph;
-	struct esp_req *req;
-	int err;
+	unsigned int icvlen = esp_icvlen(req->x);
+	int n;
 
-	req = esp_req_alloc(x, skb, nfrags + 1);
-	if (unlikely(!req))
-		return espah_drop(x, ESPAH_RX_NOMEM, -ENOMEM);
+	sg_init_table(req->sg_src, req->nsg);
+	sg_set_buf(req->sg_src, req->ad_src, esp_ad_len(req->x));
+	n = esp_req_map_skb(req, req->sg_src + 1, req->payload_off,
+			    req->clen + icvlen);
+	if (unlikely(n < 0))
+		return n;
+	sg_mark_end(&req->sg_src[n]);
+	aead_request_set_crypt(req->aead, req->sg_src, req->sg_src,
+			       req->clen + icvlen, req->iv);
+	return 0;
+}
 
-	esph = ip_esp_hdr(skb);
-	req->aad.spi = esph->spi;
-	if (x->props.flags & XFRM_STATE_ESN) {
-		req->aad.seq[0] = XFRM_SKB_CB(skb)->seq.input.hi;
-		req->aad.seq[1] = esph->seq_no;
-	} else {
-		req->aad.seq[0] = esph->seq_no;
-	}
+/*
+ * Source: the AD, the packet where it is. Destination: a copy of the AD
+ * and fresh pages for the plaintext, with room after it for the four
+ * bytes authencesn keeps there while it works.
+ */
+static int esp_map_out_of_place(struct esp_req *req)
+{
+	unsigned int icvlen = esp_icvlen(req->x);
+	unsigned int ad_len = esp_ad_len(req->x);
+	unsigned int dlen = req->clen + max(icvlen, 4U);
+	int n, err;
 
-	err = esp_req_map(req, sizeof(*esph), ivlen + clen + icvlen);
-	if (unlikely(err)) {
-		esp_req_free(req);
-		return espah_drop(x, ESPAH_RX_CRYPTO, err);
-	}
-
-	aead_request_set_callback(req->aead, 0, esp_input_done_cb, req);
-	aead_request_set_crypt(req->aead, req->sg, req->sg,
-			       ivlen + clen + icvlen, req->iv);
-	aead_request_set_ad(req->aead, esp_aad_len(x));
-
-	err = crypto_aead_decrypt(req->aead);
-	if (err == -EINPROGRESS)
+	err = espah_fresh_alloc(&req->fresh, dlen);
+	if (unlikely(err))
 		return err;
-	esp_input_release(req, err);
-	return esp_input_finish(x, skb, err);
+	sg_init_table(req->sg_src, req->nsg);
+	sg_set_buf(req->sg_src, req->ad_src, ad_len);
+	n = esp_req_map_skb(req, req->sg_src + 1, req->payload_off,
+			    req->clen + icvlen);
+	if (unlikely(n < 0))
+		return n;
+	sg_mark_end(&req->sg_src[n]);
+
+	sg_init_table(req->sg_dst, req->nsg);
+	memcpy(req->ad_dst, req->ad_src, ad_len);
+	sg_set_buf(req->sg_dst, req->ad_dst, ad_len);
+	n = 1 + espah_fresh_to_sg(&req->fresh, req->sg_dst + 1, dlen);
+	sg_mark_end(&req->sg_dst[n - 1]);
+
+	aead_request_set_crypt(req->aead, req->sg_src, req->sg_dst,
+			       req->clen + icvlen, req->iv);
+	req->flags |= ESP_REQ_OUT_OF_PLACE;
+	return 0;
+}
+
+/* See esp_tx_in_place() in esp_output.c: the same rule. */
+static bool esp_rx_in_place(const struct sk_buff *skb)
+{
+	return !skb_cloned(skb) && !skb_is_nonlinear(skb);
+}
+
+static struct esp_req *esp_rx_req(struct espah_sa *sa, struct xfrm_state *x,
+				  struct sk_buff *skb, int clen)
+{
+	const struct ip_esp_hdr *esph = ip_esp_hdr(skb);
+	struct esp_req *req;
+	int nsg;
+
+	nsg = espah_skb_nsg(skb);
+	if (unlikely(nsg < 0))
+		return NULL;
+	req = esp_req_get(sa, x, skb, 2 + nsg + ESPAH_FRESH_MAX);
+	if (unlikely(!req))
+		return NULL;
+	req->payload_off = esp_hdr_len(x);
+	req->clen = clen;
+	memcpy(req->iv, esph + 1, esp_ivlen(x));
+	esp_req_fill_ad(req, esph->spi, esph->seq_no,
+			XFRM_SKB_CB(skb)->seq.input.hi);
+	aead_request_set_ad(req->aead, esp_ad_len(x));
+	return req;
 }
 
 int esp_input(struct xfrm_state *x, struct sk_buff *skb)
 {
-	int nfrags, clen;
+	struct espah_sa *sa = espah_sa_find(x);
+	struct esp_req *req;
+	bool in_place;
+	int clen, err;
 
+	if (unlikely(!sa))
+		return -EINVAL;
 	if (unlikely(!espah_rx_layout_ok(x, skb, esp_encap_len(x))))
-		return espah_drop(x, ESPAH_RX_HDR_MISMATCH, -EINVAL);
+		return espah_sa_drop(sa, ESPAH_RX_HDR_MISMATCH, -EINVAL);
 	if (unlikely(!pskb_may_pull(skb, esp_hdr_len(x))))
-		return espah_drop(x, ESPAH_RX_TRUNCATED, -EINVAL);
-	clen = esp_ciphertext_len(x, skb);
+		return espah_sa_drop(sa, ESPAH_RX_TRUNCATED, -EINVAL);
+	clen = esp_ciphertext_len(sa, x, skb);
 	if (unlikely(clen < 0))
 		return clen;
 
-	nfrags = esp_make_private(skb);
-	if (unlikely(nfrags < 0))
-		return espah_drop(x, ESPAH_RX_NOMEM, nfrags);
+	in_place = esp_rx_in_place(skb);
+	/* Replacing the payload needs the skb's shared info to ourselves. */
+	if (!in_place && skb_cloned(skb)) {
+		if (unlikely(pskb_expand_head(skb, 0, 0, GFP_ATOMIC)))
+			return espah_sa_drop(sa, ESPAH_RX_NOMEM, -ENOMEM);
+		espah_sa_count_path(sa, ESPAH_RX_HEAD_COPY);
+	}
 	/* Decryption invalidates any checksum the device computed. */
 	skb->ip_summed = CHECKSUM_NONE;
 
-	return esp_decrypt(x, skb, nfrags, clen);
+	req = esp_rx_req(sa, x, skb, clen);
+	if (unlikely(!req))
+		return espah_sa_drop(sa, ESPAH_RX_NOMEM, -ENOMEM);
+	err = in_place ? esp_map_in_place(req) : esp_map_out_of_place(req);
+	if (unlikely(err)) {
+		esp_req_put(req);
+		return espah_sa_drop(sa, ESPAH_RX_NOMEM, err);
+	}
+	espah_sa_count_path(sa, in_place ? ESPAH_RX_INPLACE :
+					   ESPAH_RX_OUT_OF_PLACE);
+
+	err = esp_crypt_run(req, ESPAH_RX, skb->len);
+	if (err == -EINPROGRESS)
+		return err;
+	if (unlikely(err == -ENOBUFS)) {
+		esp_req_put(req);
+		return err;
+	}
+	err = esp_input_finish(req);
+	esp_req_put(req);
+	return err;
 }

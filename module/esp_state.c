@@ -8,6 +8,7 @@
 #include <crypto/authenc.h>
 #include <linux/ip.h>
 #include <linux/ipv6.h>
+#include <linux/random.h>
 #include <linux/rtnetlink.h>
 #include <linux/slab.h>
 #include <linux/udp.h>
@@ -38,23 +39,6 @@ static int esp_check_config(struct xfrm_state *x,
 	return espah_mode_check(x, extack);
 }
 
-/* "geniv(inner)", or "inner" when the algorithm needs no IV generator. */
-static int esp_crypto_name(char *buf, const struct xfrm_state *x,
-			   const char *inner, struct netlink_ext_ack *extack)
-{
-	int n;
-
-	if (x->geniv)
-		n = snprintf(buf, CRYPTO_MAX_ALG_NAME, "%s(%s)", x->geniv, inner);
-	else
-		n = snprintf(buf, CRYPTO_MAX_ALG_NAME, "%s", inner);
-	if (n >= CRYPTO_MAX_ALG_NAME) {
-		NL_SET_ERR_MSG(extack, "espah: algorithm name is too long");
-		return -ENAMETOOLONG;
-	}
-	return 0;
-}
-
 static struct crypto_aead *esp_alloc_aead(const char *name,
 					  struct netlink_ext_ack *extack)
 {
@@ -66,17 +50,18 @@ static struct crypto_aead *esp_alloc_aead(const char *name,
 	return aead;
 }
 
+/*
+ * The bare AEAD, without the IV generator template the kernel's algorithm
+ * table names (x->geniv): espah makes IVs itself (esp_output.c), so that
+ * encrypting out of place costs no extra copy of the packet.
+ */
 static struct crypto_aead *esp_setup_aead(struct xfrm_state *x,
 					  struct netlink_ext_ack *extack)
 {
-	char name[CRYPTO_MAX_ALG_NAME];
 	struct crypto_aead *aead;
 	int err;
 
-	err = esp_crypto_name(name, x, x->aead->alg_name, extack);
-	if (err)
-		return ERR_PTR(err);
-	aead = esp_alloc_aead(name, extack);
+	aead = esp_alloc_aead(x->aead->alg_name, extack);
 	if (IS_ERR(aead))
 		return aead;
 
@@ -166,21 +151,18 @@ static int esp_authenc_setauthsize(struct crypto_aead *aead,
 static struct crypto_aead *esp_setup_authenc(struct xfrm_state *x,
 					     struct netlink_ext_ack *extack)
 {
-	char inner[CRYPTO_MAX_ALG_NAME], name[CRYPTO_MAX_ALG_NAME];
 	const char *tmpl = x->props.flags & XFRM_STATE_ESN ?
 			   "authencesn" : "authenc";
+	char name[CRYPTO_MAX_ALG_NAME];
 	struct crypto_aead *aead;
 	int err;
 
-	if (snprintf(inner, sizeof(inner), "%s(%s,%s)", tmpl,
+	if (snprintf(name, sizeof(name), "%s(%s,%s)", tmpl,
 		     x->aalg ? x->aalg->alg_name : "digest_null",
-		     x->ealg->alg_name) >= sizeof(inner)) {
+		     x->ealg->alg_name) >= sizeof(name)) {
 		NL_SET_ERR_MSG(extack, "espah: algorithm name is too long");
 		return ERR_PTR(-ENAMETOOLONG);
 	}
-	err = esp_crypto_name(name, x, inner, extack);
-	if (err)
-		return ERR_PTR(err);
 	aead = esp_alloc_aead(name, extack);
 	if (IS_ERR(aead))
 		return aead;
@@ -205,7 +187,25 @@ static unsigned int esp_header_len(const struct xfrm_state *x)
 	return esp_encap_len(x) + esp_hdr_len(x) + espah_mode_room(x);
 }
 
-int esp_init_state(struct xfrm_state *x, struct netlink_ext_ack *extack)
+/*
+ * How output makes IVs (esp_output.c): the algorithm table's "seqiv"
+ * marks counter modes, which need unique IVs; everything else with an IV
+ * gets unpredictable ones.
+ */
+static void esp_init_iv(struct espah_sa *sa, const struct xfrm_state *x,
+			unsigned int ivlen)
+{
+	if (!ivlen)
+		sa->iv_kind = ESP_IV_NONE;
+	else if (x->geniv && !strcmp(x->geniv, "seqiv") && ivlen >= 8)
+		sa->iv_kind = ESP_IV_COUNTER;
+	else
+		sa->iv_kind = ESP_IV_RANDOM;
+	get_random_bytes(&sa->iv_salt, sizeof(sa->iv_salt));
+}
+
+int esp_init_state(struct xfrm_state *x, struct espah_sa *sa,
+		   struct netlink_ext_ack *extack)
 {
 	struct crypto_aead *aead;
 	int err;
@@ -218,8 +218,15 @@ int esp_init_state(struct xfrm_state *x, struct netlink_ext_ack *extack)
 			 esp_setup_authenc(x, extack);
 	if (IS_ERR(aead))
 		return PTR_ERR(aead);
+	if (crypto_aead_ivsize(aead) > ESP_IV_MAX) {
+		NL_SET_ERR_MSG(extack, "espah: the transform's IV is longer than ESP_IV_MAX");
+		crypto_free_aead(aead);
+		return -EINVAL;
+	}
 
 	x->data = aead;
+	esp_init_iv(sa, x, crypto_aead_ivsize(aead));
+	esp_req_layout(sa, aead);
 	x->props.header_len = esp_header_len(x);
 	/* Pad to a block, the pad length and next header bytes, the ICV. */
 	x->props.trailer_len = esp_padalign(x) + 1 + esp_icvlen(x);

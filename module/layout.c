@@ -75,20 +75,29 @@ unsigned int espah_mode_room(const struct xfrm_state *x)
 }
 
 /*
- * On output, after the mode: the transport header is where our header of
- * @hdr_len bytes starts, skb->data where the payload starts, and the mac
- * header is the protocol byte we rewrite, inside the IP headers in front.
- * The core's BEET code, for one, puts the header elsewhere for IPv4 inner
- * packets with options in an IPv6 outer header.
+ * Our header of @hdr_len bytes starts at the transport header and ends
+ * where skb->data (the payload) starts, after the network header. At
+ * device transmit (the offload path) this is all there is to check.
  */
-bool espah_tx_layout_ok(const struct sk_buff *skb, unsigned int hdr_len)
+bool espah_tx_header_ok(const struct sk_buff *skb, unsigned int hdr_len)
 {
 	const u8 *nh = skb_network_header(skb);
 	const u8 *th = skb_transport_header(skb);
+
+	return th + hdr_len == skb->data && nh >= skb->head && nh < th;
+}
+
+/*
+ * On output, right after the mode: the header as above, and the mac
+ * header is the protocol byte we rewrite, inside the IP headers in front.
+ */
+bool espah_tx_layout_ok(const struct sk_buff *skb, unsigned int hdr_len)
+{
 	const u8 *proto = skb_mac_header(skb);
 
-	return th + hdr_len == skb->data && nh >= skb->head && nh < th &&
-	       proto >= nh && proto < th;
+	return espah_tx_header_ok(skb, hdr_len) &&
+	       proto >= skb_network_header(skb) &&
+	       proto < skb_transport_header(skb);
 }
 
 /*

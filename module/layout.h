@@ -18,6 +18,7 @@
 int espah_mode_check(const struct xfrm_state *x,
 		     struct netlink_ext_ack *extack);
 unsigned int espah_mode_room(const struct xfrm_state *x);
+bool espah_tx_header_ok(const struct sk_buff *skb, unsigned int hdr_len);
 bool espah_tx_layout_ok(const struct sk_buff *skb, unsigned int hdr_len);
 bool espah_rx_layout_ok(const struct xfrm_state *x, const struct sk_buff *skb,
 			unsigned int encap_len);

@@ -8,35 +8,47 @@
 
 #include "ah.h"
 #include "esp.h"
+#include "parallel.h"
 #include "proto.h"
+#include "req_cache.h"
+#include "sa.h"
 #include "stats.h"
 #include "version.h"
 
 /*
- * Every SA gets its drop counters once the transform accepted it; if that
- * fails the core still calls the destructor, which copes with either.
+ * Every SA gets its record (sa.h) before the transform sets it up; if
+ * anything fails the core still calls the destructor, which copes with
+ * whatever exists.
  */
 static int espah_esp_init_state(struct xfrm_state *x,
 				struct netlink_ext_ack *extack)
 {
-	return esp_init_state(x, extack) ?: espah_stats_add_sa(x);
+	struct espah_sa *sa = espah_sa_add(x);
+
+	if (IS_ERR(sa))
+		return PTR_ERR(sa);
+	return esp_init_state(x, sa, extack);
 }
 
 static void espah_esp_destroy_state(struct xfrm_state *x)
 {
-	espah_stats_del_sa(x);
+	espah_sa_del(x);
 	esp_destroy_state(x);
 }
 
 static int espah_ah_init_state(struct xfrm_state *x,
 			       struct netlink_ext_ack *extack)
 {
-	return ah_init_state(x, extack) ?: espah_stats_add_sa(x);
+	struct espah_sa *sa = espah_sa_add(x);
+
+	if (IS_ERR(sa))
+		return PTR_ERR(sa);
+	return ah_init_state(x, extack);
 }
 
 static void espah_ah_destroy_state(struct xfrm_state *x)
 {
-	espah_stats_del_sa(x);
+	espah_sa_del(x);
 	ah_destroy_state(x);
 }
 
@@ -64,31 +76,56 @@ static int __init espah_init(void)
 {
 	int err;
 
-	err = espah_stats_init();
+	err = espah_sa_init();
 	if (err)
 		return err;
+	err = espah_req_cache_init();
+	if (err)
+		goto exit_sa;
+	err = espah_parallel_init();
+	if (err)
+		goto exit_req_cache;
+	err = espah_stats_init();
+	if (err)
+		goto exit_parallel;
 	err = espah_ipv4_init();
 	if (err)
 		goto exit_stats;
 	err = espah_ipv6_init();
 	if (err)
 		goto exit_ipv4;
+	err = esp_offload_init();
+	if (err)
+		goto exit_ipv6;
 
-	pr_info("espah " ESPAH_VERSION " loaded: ESP and AH for IPv4 and IPv6\n");
+	pr_info("espah " ESPAH_VERSION " loaded: ESP and AH for IPv4 and IPv6%s\n",
+		esp_offload_registered() ? ", ESP GSO/GRO offload" : "");
 	return 0;
 
+exit_ipv6:
+	espah_ipv6_exit();
 exit_ipv4:
 	espah_ipv4_exit();
 exit_stats:
 	espah_stats_exit();
+exit_parallel:
+	espah_parallel_exit();
+exit_req_cache:
+	espah_req_cache_exit();
+exit_sa:
+	espah_sa_exit();
 	return err;
 }
 
 static void __exit espah_exit(void)
 {
+	esp_offload_exit();
 	espah_ipv6_exit();
 	espah_ipv4_exit();
 	espah_stats_exit();
+	espah_parallel_exit();
+	espah_req_cache_exit();
+	espah_sa_exit();
 }
 
 module_init(espah_init);

@@ -54,6 +54,38 @@ void espah_release_type(const struct xfrm_type *type, unsigned short family)
 	xfrm_unregister_type(type, family);
 }
 
+static bool espah_type_offload_slot_taken(unsigned short family)
+{
+	struct xfrm_state_afinfo *afinfo;
+	bool taken = true;
+
+	rcu_read_lock();
+	afinfo = xfrm_state_afinfo_get_rcu(family);
+	if (afinfo)
+		taken = afinfo->type_offload_esp != NULL;
+	rcu_read_unlock();
+	return taken;
+}
+
+/* As espah_claim_type(), for ESP's GSO/GRO type offload. */
+int espah_claim_type_offload(const struct xfrm_type_offload *type,
+			     unsigned short family)
+{
+	if (espah_type_offload_slot_taken(family)) {
+		pr_err("espah: ESP offload for IPv%d is already provided by another module; unload it first: rmmod %s\n",
+		       family == AF_INET6 ? 6 : 4,
+		       family == AF_INET6 ? "esp6_offload" : "esp4_offload");
+		return -EBUSY;
+	}
+	return xfrm_register_type_offload(type, family);
+}
+
+void espah_release_type_offload(const struct xfrm_type_offload *type,
+				unsigned short family)
+{
+	xfrm_unregister_type_offload(type, family);
+}
+
 /* ICMP errors are only acted on for packets one of our SAs sent. */
 bool espah_icmp_for_our_sa(struct net *net, u32 mark,
 			   const xfrm_address_t *daddr, __be32 spi, u8 proto,

@@ -2,8 +2,9 @@
 /*
  * Hooking espah into the xfrm core, per address family.
  *
- * proto.c      - claiming an xfrm type slot without overwriting another
- *                module's, and what the ICMP error handlers share
+ * proto.c      - claiming an xfrm type (and type offload) slot without
+ *                overwriting another module's, and what the ICMP error
+ *                handlers share
  * proto_ipv4.c - xfrm4 receive and ICMP error handlers
  * proto_ipv6.c - xfrm6 receive and ICMP error handlers
  */
@@ -15,6 +16,10 @@
 /* proto.c */
 int espah_claim_type(const struct xfrm_type *type, unsigned short family);
 void espah_release_type(const struct xfrm_type *type, unsigned short family);
+int espah_claim_type_offload(const struct xfrm_type_offload *type,
+			     unsigned short family);
+void espah_release_type_offload(const struct xfrm_type_offload *type,
+				unsigned short family);
 bool espah_icmp_for_our_sa(struct net *net, u32 mark,
 			   const xfrm_address_t *daddr, __be32 spi, u8 proto,
 			   unsigned short family);

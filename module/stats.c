@@ -1,16 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Drop counters. Each SA gets a record in a hash table keyed by its
- * xfrm_state, because an ESP SA's xfrm_state::data must stay the bare AEAD
- * transform the xfrm core expects; the record carries what identifies the
- * SA to a reader (protocol, family, SPI, destination) so /proc never has
- * to touch a state that may be dying.
+ * Drop and path counters of each SA (kept in its record, sa.h) and of each
+ * namespace, and the two /proc/net files that show them. A namespace's
+ * totals include SAs already deleted.
  */
 #include <linux/percpu.h>
 #include <linux/proc_fs.h>
-#include <linux/rhashtable.h>
 #include <linux/seq_file.h>
-#include <linux/slab.h>
 #include <net/net_namespace.h>
 #include <net/netns/generic.h>
 
@@ -26,26 +22,33 @@ static const char * const espah_drop_names[ESPAH_DROP_MAX] = {
 	[ESPAH_RX_NOMEM]	= "rx_no_memory",
 	[ESPAH_RX_CRYPTO]	= "rx_crypto_error",
 	[ESPAH_RX_HDR_MISMATCH]	= "rx_header_mismatch",
+	[ESPAH_RX_OVERLOAD]	= "rx_overload",
+	[ESPAH_RX_HW_OFFLOAD]	= "rx_hw_offload",
 	[ESPAH_TX_TOO_BIG]	= "tx_too_big",
 	[ESPAH_TX_NOMEM]	= "tx_no_memory",
 	[ESPAH_TX_CRYPTO]	= "tx_crypto_error",
 	[ESPAH_TX_HDR_MISMATCH]	= "tx_header_mismatch",
+	[ESPAH_TX_OVERLOAD]	= "tx_overload",
+	[ESPAH_TX_HW_OFFLOAD]	= "tx_hw_offload",
 };
 
-struct espah_counters {
-	u64 drops[ESPAH_DROP_MAX];
-};
-
-struct espah_sa_stats {
-	struct rhash_head node;
-	const struct xfrm_state *x;
-	possible_net_t net;
-	struct espah_counters __percpu *counters;
-	xfrm_address_t daddr;
-	__be32 spi;
-	u16 family;
-	u8 proto;
-	struct rcu_head rcu;
+static const char * const espah_path_names[ESPAH_PATH_MAX] = {
+	[ESPAH_TX_INPLACE]	= "tx_in_place",
+	[ESPAH_TX_OUT_OF_PLACE]	= "tx_out_of_place",
+	[ESPAH_TX_HEAD_COPY]	= "tx_head_copy",
+	[ESPAH_TX_LATE]		= "tx_late",
+	[ESPAH_TX_GSO_SEGMENTS]	= "tx_gso_segments",
+	[ESPAH_TX_ASYNC]	= "tx_async",
+	[ESPAH_TX_PARALLEL]	= "tx_parallel",
+	[ESPAH_TX_HELD]		= "tx_held",
+	[ESPAH_RX_INPLACE]	= "rx_in_place",
+	[ESPAH_RX_OUT_OF_PLACE]	= "rx_out_of_place",
+	[ESPAH_RX_HEAD_COPY]	= "rx_head_copy",
+	[ESPAH_RX_GRO]		= "rx_gro",
+	[ESPAH_RX_ASYNC]	= "rx_async",
+	[ESPAH_RX_PARALLEL]	= "rx_parallel",
+	[ESPAH_RX_HELD]		= "rx_held",
+	[ESPAH_REQ_ALLOC]	= "req_alloc",
 };
 
 struct espah_net {
@@ -59,132 +62,152 @@ struct espah_net {
 };
 
 static unsigned int espah_net_id __read_mostly;
-static struct rhashtable espah_sa_table;
 
-static const struct rhashtable_params espah_sa_params = {
-	.key_len		= sizeof(const struct xfrm_state *),
-	.key_offset		= offsetof(struct espah_sa_stats, x),
-	.head_offset		= offsetof(struct espah_sa_stats, node),
-	.automatic_shrinking	= true,
-};
-
-void espah_stats_count(const struct xfrm_state *x, enum espah_drop why)
+static void espah_net_count(const struct espah_sa *sa, unsigned int idx)
 {
-	struct espah_net *en = net_generic(xs_net((struct xfrm_state *)x),
-					   espah_net_id);
+	struct espah_net *en = net_generic(read_pnet(&sa->net), espah_net_id);
 	struct espah_counters __percpu *total;
-	struct espah_sa_stats *s;
 
 	rcu_read_lock();
 	total = READ_ONCE(en->total);
 	if (total)
-		this_cpu_inc(total->drops[why]);
-	s = rhashtable_lookup(&espah_sa_table, &x, espah_sa_params);
-	if (s)
-		this_cpu_inc(s->counters->drops[why]);
+		this_cpu_inc(*((u64 __percpu *)total + idx));
 	rcu_read_unlock();
 }
 
 /*
- * One drop counter of @x, summed over the CPUs: what /proc/net/espah shows
- * for the SA. Exported for the KUnit suites, which find it with
- * symbol_get() so that they also load without espah.
+ * Counters are addressed as one u64 array: drops first, then paths, as
+ * struct espah_counters lays them out.
  */
-u64 espah_drop_count(const struct xfrm_state *x, enum espah_drop why)
+static void espah_sa_count(const struct espah_sa *sa, unsigned int idx)
 {
-	struct espah_sa_stats *s;
+	this_cpu_inc(*((u64 __percpu *)sa->counters + idx));
+	espah_net_count(sa, idx);
+}
+
+void espah_sa_count_drop(const struct espah_sa *sa, enum espah_drop why)
+{
+	espah_sa_count(sa, offsetof(struct espah_counters, drops[why]) /
+			   sizeof(u64));
+}
+
+void espah_sa_count_path(const struct espah_sa *sa, enum espah_path path)
+{
+	espah_sa_count(sa, offsetof(struct espah_counters, paths[path]) /
+			   sizeof(u64));
+}
+
+void espah_stats_count(const struct xfrm_state *x, enum espah_drop why)
+{
+	const struct espah_sa *sa = espah_sa_find(x);
+
+	if (sa)
+		espah_sa_count_drop(sa, why);
+}
+
+void espah_stats_path(const struct xfrm_state *x, enum espah_path path)
+{
+	const struct espah_sa *sa = espah_sa_find(x);
+
+	if (sa)
+		espah_sa_count_path(sa, path);
+}
+
+static u64 espah_sum_one(struct espah_counters __percpu *pc, unsigned int idx)
+{
 	u64 sum = 0;
 	int cpu;
 
-	rcu_read_lock();
-	s = rhashtable_lookup(&espah_sa_table, &x, espah_sa_params);
-	if (s)
-		for_each_possible_cpu(cpu)
-			sum += per_cpu_ptr(s->counters, cpu)->drops[why];
-	rcu_read_unlock();
+	for_each_possible_cpu(cpu)
+		sum += *((u64 *)per_cpu_ptr(pc, cpu) + idx);
 	return sum;
+}
+
+/*
+ * One counter of @x, summed over the CPUs: what /proc shows for the SA.
+ * Exported for the KUnit suites, which find them with symbol_get() so
+ * that they also load without espah.
+ */
+u64 espah_drop_count(const struct xfrm_state *x, enum espah_drop why)
+{
+	const struct espah_sa *sa = espah_sa_find(x);
+
+	return sa ? espah_sum_one(sa->counters, why) : 0;
 }
 EXPORT_SYMBOL_GPL(espah_drop_count);
 
-int espah_stats_add_sa(struct xfrm_state *x)
+u64 espah_path_count(const struct xfrm_state *x, enum espah_path path)
 {
-	struct espah_sa_stats *s;
-	int err;
+	const struct espah_sa *sa = espah_sa_find(x);
 
-	s = kzalloc(sizeof(*s), GFP_KERNEL);
-	if (!s)
-		return -ENOMEM;
-	s->counters = alloc_percpu(struct espah_counters);
-	if (!s->counters) {
-		kfree(s);
-		return -ENOMEM;
-	}
-	s->x = x;
-	write_pnet(&s->net, xs_net(x));
-	s->daddr = x->id.daddr;
-	s->spi = x->id.spi;
-	s->family = x->props.family;
-	s->proto = x->id.proto;
+	return sa ? espah_sum_one(sa->counters, ESPAH_DROP_MAX + path) : 0;
+}
+EXPORT_SYMBOL_GPL(espah_path_count);
 
-	err = rhashtable_insert_fast(&espah_sa_table, &s->node, espah_sa_params);
-	if (err) {
-		free_percpu(s->counters);
-		kfree(s);
-	}
-	return err;
+/* What one /proc file shows: a range of the counter array. */
+struct espah_view {
+	const char * const *names;
+	unsigned int first, n;
+};
+
+static const struct espah_view espah_drop_view = {
+	espah_drop_names, 0, ESPAH_DROP_MAX
+};
+
+static const struct espah_view espah_path_view = {
+	espah_path_names, ESPAH_DROP_MAX, ESPAH_PATH_MAX
+};
+
+struct espah_show {
+	struct seq_file *seq;
+	const struct espah_view *view;
+	struct net *net;
+	/* the namespace's packets in flight, summed for the total line */
+	unsigned int queued[2];
+};
+
+/*
+ * The paths file ends with two gauges, not counters: packets of the SA
+ * in flight now (crypto running, or done and waiting for an earlier
+ * packet), per direction.
+ */
+static void espah_show_queued(struct espah_show *s, const unsigned int *q)
+{
+	if (s->view == &espah_path_view)
+		seq_printf(s->seq, " %u %u", q[ESPAH_TX], q[ESPAH_RX]);
+	seq_putc(s->seq, '\n');
 }
 
-static void espah_sa_stats_free(struct rcu_head *rcu)
-{
-	struct espah_sa_stats *s = container_of(rcu, struct espah_sa_stats, rcu);
-
-	free_percpu(s->counters);
-	kfree(s);
-}
-
-void espah_stats_del_sa(struct xfrm_state *x)
-{
-	struct espah_sa_stats *s;
-
-	rcu_read_lock();
-	s = rhashtable_lookup(&espah_sa_table, &x, espah_sa_params);
-	if (s && !rhashtable_remove_fast(&espah_sa_table, &s->node,
-					 espah_sa_params))
-		call_rcu(&s->rcu, espah_sa_stats_free);
-	rcu_read_unlock();
-}
-
-static void espah_sum(struct espah_counters __percpu *pc, u64 *sum)
-{
-	int cpu, i;
-
-	memset(sum, 0, sizeof(u64) * ESPAH_DROP_MAX);
-	for_each_possible_cpu(cpu)
-		for (i = 0; i < ESPAH_DROP_MAX; i++)
-			sum[i] += per_cpu_ptr(pc, cpu)->drops[i];
-}
-
-static void espah_show_counts(struct seq_file *seq,
+static void espah_show_counts(struct espah_show *s,
 			      struct espah_counters __percpu *pc)
 {
-	u64 sum[ESPAH_DROP_MAX];
-	int i;
+	unsigned int i;
 
-	espah_sum(pc, sum);
-	for (i = 0; i < ESPAH_DROP_MAX; i++)
-		seq_printf(seq, " %llu", sum[i]);
-	seq_putc(seq, '\n');
+	for (i = 0; i < s->view->n; i++)
+		seq_printf(s->seq, " %llu", espah_sum_one(pc, s->view->first + i));
 }
 
-static void espah_show_sa(struct seq_file *seq, const struct espah_sa_stats *s)
+static void espah_show_sa(const struct espah_sa *sa, void *arg)
 {
-	seq_printf(seq, "%s %s 0x%08x ", s->proto == IPPROTO_ESP ? "esp" : "ah",
-		   s->family == AF_INET6 ? "ipv6" : "ipv4", ntohl(s->spi));
-	if (s->family == AF_INET6)
-		seq_printf(seq, "%pI6c", &s->daddr.in6);
+	struct espah_show *s = arg;
+	unsigned int q[2] = {
+		READ_ONCE(sa->order[ESPAH_TX].len),
+		READ_ONCE(sa->order[ESPAH_RX].len),
+	};
+
+	if (!net_eq(read_pnet(&sa->net), s->net))
+		return;
+	seq_printf(s->seq, "%s %s 0x%08x ",
+		   sa->proto == IPPROTO_ESP ? "esp" : "ah",
+		   sa->family == AF_INET6 ? "ipv6" : "ipv4", ntohl(sa->spi));
+	if (sa->family == AF_INET6)
+		seq_printf(s->seq, "%pI6c", &sa->daddr.in6);
 	else
-		seq_printf(seq, "%pI4", &s->daddr.a4);
-	espah_show_counts(seq, s->counters);
+		seq_printf(s->seq, "%pI4", &sa->daddr.a4);
+	espah_show_counts(s, sa->counters);
+	espah_show_queued(s, q);
+	s->queued[ESPAH_TX] += q[ESPAH_TX];
+	s->queued[ESPAH_RX] += q[ESPAH_RX];
 }
 
 /*
@@ -193,35 +216,30 @@ static void espah_show_sa(struct seq_file *seq, const struct espah_sa_stats *s)
  */
 static int espah_proc_show(struct seq_file *seq, void *v)
 {
-	struct net *net = seq_file_single_net(seq);
-	struct espah_net *en = net_generic(net, espah_net_id);
+	struct espah_show s = {
+		.seq = seq, .view = pde_data(file_inode(seq->file)),
+		.net = seq_file_single_net(seq),
+	};
+	struct espah_net *en = net_generic(s.net, espah_net_id);
 	struct espah_counters __percpu *total;
-	struct rhashtable_iter iter;
-	struct espah_sa_stats *s;
-	int i;
+	unsigned int i;
 
 	seq_puts(seq, "proto family spi daddr");
-	for (i = 0; i < ESPAH_DROP_MAX; i++)
-		seq_printf(seq, " %s", espah_drop_names[i]);
+	for (i = 0; i < s.view->n; i++)
+		seq_printf(seq, " %s", s.view->names[i]);
+	if (s.view == &espah_path_view)
+		seq_puts(seq, " tx_queued rx_queued");
 	seq_putc(seq, '\n');
 
-	rhashtable_walk_enter(&espah_sa_table, &iter);
-	rhashtable_walk_start(&iter);
-	while ((s = rhashtable_walk_next(&iter))) {
-		if (IS_ERR(s))
-			continue;
-		if (net_eq(read_pnet(&s->net), net))
-			espah_show_sa(seq, s);
-	}
-	rhashtable_walk_stop(&iter);
-	rhashtable_walk_exit(&iter);
+	espah_sa_walk(espah_show_sa, &s);
 
 	seq_puts(seq, "total - - -");
 	rcu_read_lock();
 	total = READ_ONCE(en->total);
 	if (total)
-		espah_show_counts(seq, total);
+		espah_show_counts(&s, total);
 	rcu_read_unlock();
+	espah_show_queued(&s, s.queued);
 	return 0;
 }
 
@@ -234,13 +252,19 @@ static int __net_init espah_net_init(struct net *net)
 	if (!total)
 		return -ENOMEM;
 	if (!proc_create_net_single("espah", 0444, net->proc_net,
-				    espah_proc_show, NULL)) {
-		free_percpu(total);
-		return -ENOMEM;
+				    espah_proc_show, (void *)&espah_drop_view))
+		goto fail;
+	if (!proc_create_net_single("espah_paths", 0444, net->proc_net,
+				    espah_proc_show, (void *)&espah_path_view)) {
+		remove_proc_entry("espah", net->proc_net);
+		goto fail;
 	}
 	en->owned = total;
 	WRITE_ONCE(en->total, total);
 	return 0;
+fail:
+	free_percpu(total);
+	return -ENOMEM;
 }
 
 /* Packets of the namespace's SAs may still be in flight: wait for them. */
@@ -250,6 +274,7 @@ static void __net_exit espah_net_exit_batch(struct list_head *net_list)
 	struct net *net;
 
 	list_for_each_entry(net, net_list, exit_list) {
+		remove_proc_entry("espah_paths", net->proc_net);
 		remove_proc_entry("espah", net->proc_net);
 		en = net_generic(net, espah_net_id);
 		WRITE_ONCE(en->total, NULL);
@@ -270,21 +295,10 @@ static struct pernet_operations espah_net_ops = {
 
 int espah_stats_init(void)
 {
-	int err;
-
-	err = rhashtable_init(&espah_sa_table, &espah_sa_params);
-	if (err)
-		return err;
-	err = register_pernet_subsys(&espah_net_ops);
-	if (err)
-		rhashtable_destroy(&espah_sa_table);
-	return err;
+	return register_pernet_subsys(&espah_net_ops);
 }
 
-/* Every SA is gone by now: each held a reference on the module. */
 void espah_stats_exit(void)
 {
 	unregister_pernet_subsys(&espah_net_ops);
-	rcu_barrier();
-	rhashtable_destroy(&espah_sa_table);
 }

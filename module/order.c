@@ -1,0 +1,113 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The per-SA, per-direction release queue (order.h).
+ */
+#include <linux/module.h>
+
+#include "order.h"
+
+/*
+ * Bounds the packets of one SA and direction in flight: asynchronous
+ * crypto queues without limit once it may backlog, so the bound is ours.
+ */
+unsigned int espah_max_inflight = 1024;
+module_param_named(max_inflight, espah_max_inflight, uint, 0644);
+MODULE_PARM_DESC(max_inflight,
+		 "packets of one SA and direction in flight at most (default 1024); more are dropped and counted as rx/tx_overload");
+
+void espah_order_init(struct espah_order *o)
+{
+	spin_lock_init(&o->lock);
+	INIT_LIST_HEAD(&o->queue);
+	o->len = 0;
+	o->releasing = false;
+}
+
+bool espah_order_idle(struct espah_order *o)
+{
+	bool idle;
+
+	spin_lock_bh(&o->lock);
+	idle = list_empty(&o->queue);
+	spin_unlock_bh(&o->lock);
+	return idle;
+}
+
+/*
+ * Joins @e to the tail of the queue before its crypto starts. False when
+ * the SA has too many packets in flight: the caller drops the packet.
+ */
+bool espah_order_enter(struct espah_order *o, struct espah_order_entry *e,
+		       espah_release_t release)
+{
+	bool ok;
+
+	e->release = release;
+	e->done = false;
+	e->held = false;
+	spin_lock_bh(&o->lock);
+	ok = o->len < READ_ONCE(espah_max_inflight);
+	if (ok) {
+		list_add_tail(&e->node, &o->queue);
+		o->len++;
+	}
+	spin_unlock_bh(&o->lock);
+	return ok;
+}
+
+static struct espah_order_entry *espah_order_pop_done(struct espah_order *o)
+{
+	struct espah_order_entry *e;
+
+	e = list_first_entry_or_null(&o->queue, struct espah_order_entry,
+				     node);
+	if (!e || !e->done)
+		return NULL;
+	list_del(&e->node);
+	o->len--;
+	return e;
+}
+
+/*
+ * Releases done packets from the head, in order, until the head is not
+ * done; called with the lock held and o->releasing set, returns with the
+ * lock held. The callbacks run unlocked: they send packets on.
+ */
+static void espah_order_release_head(struct espah_order *o)
+{
+	struct espah_order_entry *e;
+
+	while ((e = espah_order_pop_done(o))) {
+		spin_unlock_bh(&o->lock);
+		e->release(e);
+		spin_lock_bh(&o->lock);
+	}
+}
+
+/*
+ * Marks @e's crypto done. With @caller_waits (the crypto completed inside
+ * the caller's own call) and @e alone in the queue, returns true: @e has
+ * left the queue and the caller goes on with it. Otherwise @e's release
+ * callback runs, now or once the packets before it are released, and
+ * this returns false.
+ */
+bool espah_order_done(struct espah_order *o, struct espah_order_entry *e,
+		      bool caller_waits)
+{
+	spin_lock_bh(&o->lock);
+	if (caller_waits && list_is_singular(&o->queue)) {
+		list_del(&e->node);
+		o->len--;
+		spin_unlock_bh(&o->lock);
+		return true;
+	}
+	e->done = true;
+	e->held = !list_is_first(&e->node, &o->queue);
+	if (!o->releasing) {
+		o->releasing = true;
+		espah_order_release_head(o);
+		o->releasing = false;
+	}
+	spin_unlock_bh(&o->lock);
+	return false;
+}
