@@ -16,7 +16,7 @@ PKGS=(
   linux-headers-6.12-cloud-amd64       # deb612: 6.12.NN+deb12-cloud-amd64
   # QEMU guest environment (binaries copied into the initramfs) + host tools
   qemu-system-x86 busybox-static bash iproute2 iperf3 tcpdump socat nftables
-  coreutils findutils util-linux procps conntrack
+  coreutils findutils util-linux procps conntrack ethtool
   tshark python3-scapy python3-cryptography   # the independent peer (scripts/ipsec-peer.py)
   strongswan-charon strongswan-swanctl strongswan-starter
 )

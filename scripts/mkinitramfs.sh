@@ -60,7 +60,7 @@ mkcpio() { # DIR OUT.gz
 
 # ------------------------------------------------------------------ base part
 # shellcheck disable=SC2206  # ESPAH_GUEST_EXTRA_BINS is a word list
-REAL_BINS=(bash ip tc ss bridge tcpdump socat iperf3 nft kmod timeout env xargs
+REAL_BINS=(bash ip tc ss bridge tcpdump socat iperf3 nft kmod timeout env xargs ethtool
            setsid nsenter unshare ${ESPAH_GUEST_EXTRA_BINS:-})
 KMOD_LINKS=(modprobe insmod rmmod lsmod depmod modinfo)
 PKGS_FOR_KEY=(busybox-static bash iproute2 tcpdump socat iperf3 nftables kmod coreutils findutils util-linux libc6)

@@ -49,7 +49,9 @@ espah)
 		fi
 	done
 	[ -f "$ESPAH_KO" ] || die "$ESPAH_KO not found"
-	loaded espah || insmod "$ESPAH_KO" || die "insmod $ESPAH_KO failed"
+	# parallel=0: the suites call input()/output() and want the result
+	# back in the same call (e2e covers the parallel workers)
+	loaded espah || insmod "$ESPAH_KO" parallel=0 || die "insmod $ESPAH_KO failed"
 	;;
 intree)
 	loaded espah && die "espah is loaded; intree needs it absent"
