@@ -62,6 +62,8 @@ enum esp_req_flags {
 	ESP_REQ_DIRECT		= BIT(4),
 	/* a GSO segment encrypted in a batch: see esp_crypt.c */
 	ESP_REQ_SEGMENT		= BIT(5),
+	/* esp_output_finish() ran already */
+	ESP_REQ_FINISHED	= BIT(6),
 };
 
 enum esp_seg_state {
@@ -69,7 +71,10 @@ enum esp_seg_state {
 	ESP_SEG_RUNNING,
 	ESP_SEG_DONE,
 	ESP_SEG_ASYNC,
+	/* the batch left without it: its completion sends it */
 	ESP_SEG_ORPHAN,
+	/* in the SA's release queue: its completion marks it done there */
+	ESP_SEG_QUEUED,
 };
 
 /*
@@ -182,7 +187,8 @@ int esp_req_map_skb(struct esp_req *req, struct scatterlist *sg,
 int esp_crypt_run(struct esp_req *req, enum espah_dir dir,
 		  unsigned int len);
 bool esp_seg_start(struct esp_req *req, bool remote);
-bool esp_seg_wait(struct esp_req *req);
+enum esp_seg_state esp_seg_settle(struct esp_req *req);
+bool esp_seg_give_up(struct esp_req *req, enum esp_seg_state to);
 void esp_seg_complete(struct esp_req *req);
 
 /* esp_output.c */

@@ -195,8 +195,10 @@ void esp_seg_complete(struct esp_req *req)
 	    atomic_cmpxchg(&req->seg_state, ESP_SEG_ASYNC,
 			   ESP_SEG_DONE) == ESP_SEG_ASYNC)
 		return;
-	/* ORPHAN: the batch went on without it */
-	esp_seg_send_orphan(req);
+	if (atomic_read(&req->seg_state) == ESP_SEG_QUEUED)
+		espah_order_done(esp_order(req), &req->order, false);
+	else
+		esp_seg_send_orphan(req);
 }
 
 /*
@@ -221,26 +223,36 @@ bool esp_seg_start(struct esp_req *req, bool remote)
 }
 
 /*
- * Waits for segment @req: true when it is done and stays the caller's,
- * false when it went asynchronous and its completion will send it.
+ * Waits until segment @req is DONE or ASYNC and returns which: a job no
+ * worker started yet is run here (a worker that started one is running
+ * it right now and will not wait for this CPU), an asynchronous one is
+ * not waited for (its completion may need this very CPU).
  */
-bool esp_seg_wait(struct esp_req *req)
+enum esp_seg_state esp_seg_settle(struct esp_req *req)
 {
+	enum esp_seg_state s;
+
 	for (;;) {
-		switch (atomic_read_acquire(&req->seg_state)) {
-		case ESP_SEG_DONE:
-			return true;
-		case ESP_SEG_PENDING:
-			if (atomic_cmpxchg(&req->seg_state, ESP_SEG_PENDING,
-					   ESP_SEG_RUNNING) == ESP_SEG_PENDING)
-				esp_seg_run(req);
-			continue;
-		case ESP_SEG_ASYNC:
-			if (atomic_cmpxchg(&req->seg_state, ESP_SEG_ASYNC,
-					   ESP_SEG_ORPHAN) == ESP_SEG_ASYNC)
-				return false;
+		s = atomic_read_acquire(&req->seg_state);
+		if (s == ESP_SEG_DONE || s == ESP_SEG_ASYNC)
+			return s;
+		if (s == ESP_SEG_PENDING &&
+		    atomic_cmpxchg(&req->seg_state, ESP_SEG_PENDING,
+				   ESP_SEG_RUNNING) == ESP_SEG_PENDING) {
+			esp_seg_run(req);
 			continue;
 		}
 		cpu_relax();
 	}
+}
+
+/*
+ * An ASYNC segment passes to its completion, which then sends it (@to
+ * ORPHAN) or marks it done in the release queue the caller put it into
+ * (@to QUEUED). False: it completed meanwhile (DONE), still the caller's.
+ */
+bool esp_seg_give_up(struct esp_req *req, enum esp_seg_state to)
+{
+	return atomic_cmpxchg(&req->seg_state, ESP_SEG_ASYNC, to) ==
+	       ESP_SEG_ASYNC;
 }

@@ -252,6 +252,8 @@ static struct esp_req *esp_rx_req(struct espah_sa *sa, struct xfrm_state *x,
 		return NULL;
 	req->payload_off = esp_hdr_len(x);
 	req->clen = clen;
+	req->order.seq = (u64)ntohl(XFRM_SKB_CB(skb)->seq.input.hi) << 32 |
+			 ntohl(XFRM_SKB_CB(skb)->seq.input.low);
 	memcpy(req->iv, esph + 1, esp_ivlen(x));
 	esp_req_fill_ad(req, esph->spi, esph->seq_no,
 			XFRM_SKB_CB(skb)->seq.input.hi);

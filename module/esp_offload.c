@@ -293,14 +293,14 @@ MODULE_PARM_DESC(gso_encrypt,
 		 "encrypt a GSO packet's segments as a batch right after segmenting, spread over the CPUs (default on; off: one by one at device transmit)");
 
 /*
- * Sets up the encryption of one segment: skb->data at the mac header,
- * the ESP header @esp_off bytes after it, as every segment copied it from
- * the GSO packet. Leaves skb->data at the network header.
+ * Sets up the encryption of segment number @i: skb->data at the mac
+ * header, the ESP header @esp_off bytes after it, as every segment copied
+ * it from the GSO packet. Leaves skb->data at the network header.
  */
 static struct esp_req *esp_seg_prepare(struct espah_sa *sa,
 				       struct xfrm_state *x,
 				       struct sk_buff *seg,
-				       unsigned int esp_off)
+				       unsigned int esp_off, unsigned int i)
 {
 	struct xfrm_offload *xo = xfrm_offload(seg);
 	struct ip_esp_hdr *esph;
@@ -313,6 +313,13 @@ static struct esp_req *esp_seg_prepare(struct espah_sa *sa,
 	if (unlikely(hdr_end > skb_headlen(seg)))
 		return ERR_PTR(espah_sa_drop(sa, ESPAH_TX_HDR_MISMATCH, -EINVAL));
 	seg->transport_header = (u8 *)esph - seg->head;
+	/*
+	 * A segment held back for order leaves without the outer GSO code's
+	 * touch-up: give it the IPv4 ID that code would (its checksum and
+	 * length are set after encryption).
+	 */
+	if (x->props.family == AF_INET)
+		ip_hdr(seg)->id = htons(ntohs(ip_hdr(seg)->id) + i);
 	espah_sa_count_path(sa, ESPAH_TX_LATE);
 	espah_sa_count_path(sa, ESPAH_TX_GSO_SEGMENTS);
 	seq = esp_offload_seq(xo, seg, esph);
@@ -325,7 +332,7 @@ static struct esp_req *esp_seg_prepare(struct espah_sa *sa,
 /*
  * A segment's crypto is done: the ciphertext replaces its payload and
  * skb->data goes back to the mac header, where the outer GSO code that
- * called us expects it (it then sets the IP length and ID).
+ * called us expects it (it then sets the IP length and ID again).
  */
 void esp_seg_finish(struct esp_req *req)
 {
@@ -336,8 +343,8 @@ void esp_seg_finish(struct esp_req *req)
 }
 
 /*
- * A segment whose crypto went asynchronous, done after its batch left:
- * it goes out on its own (the IP length was set by esp_output_finish()).
+ * A segment whose crypto went asynchronous, done after its batch left
+ * (no qdisc: nothing to keep order with): it goes out on its own.
  */
 void esp_seg_send_orphan(struct esp_req *req)
 {
@@ -350,13 +357,35 @@ void esp_seg_send_orphan(struct esp_req *req)
 }
 
 /*
- * Encrypts the segments of one GSO packet, every other one (or as
- * espah_parallel says) on another CPU, and waits for them: the batch
- * leaves in order, encrypted, and validate_xmit_xfrm() lets it pass
- * (XFRM_XMIT). A segment whose crypto goes asynchronous leaves the batch
- * and is sent when done; one that fails is dropped (counted). @xo is the
- * GSO packet's, which its segments share (the packet holds it until the
- * caller is done).
+ * Holds segment @req back for order: it joins the SA's release queue
+ * behind the packets still in flight and leaves when they have (through
+ * esp_output_release(): straight to the device, ahead of the qdisc).
+ * Returns false when it is still the caller's to drop: the queue is full
+ * (counted) and the segment is done.
+ */
+static bool esp_seg_hold(struct esp_req *req, enum esp_seg_state s)
+{
+	struct espah_order *o = &req->sa->order[ESPAH_TX];
+
+	if (!espah_order_enter(o, &req->order, esp_output_release)) {
+		espah_sa_count_drop(req->sa, ESPAH_TX_OVERLOAD);
+		return s == ESP_SEG_ASYNC && esp_seg_give_up(req, ESP_SEG_ORPHAN);
+	}
+	if (s == ESP_SEG_DONE || !esp_seg_give_up(req, ESP_SEG_QUEUED))
+		espah_order_done(o, &req->order, false);
+	return true;
+}
+
+/*
+ * Encrypts the segments of one GSO packet, some (as espah_parallel says)
+ * on other CPUs, and waits for them: the batch leaves in order, encrypted,
+ * and validate_xmit_xfrm() lets it pass (XFRM_XMIT). Behind a qdisc the
+ * order holds against the SA's other packets too: from the first segment
+ * whose crypto went asynchronous, or from the start if packets of the SA
+ * are still in flight, segments wait in the SA's release queue. Without a
+ * qdisc a segment that went asynchronous is sent alone when done. One
+ * that fails is dropped (counted). @xo is the GSO packet's, which its
+ * segments share (the packet holds it until the caller is done).
  */
 static struct sk_buff *esp_gso_encrypt(struct xfrm_state *x,
 				       struct xfrm_offload *xo,
@@ -366,13 +395,17 @@ static struct sk_buff *esp_gso_encrypt(struct xfrm_state *x,
 	struct espah_sa *sa = espah_sa_find(x);
 	struct esp_req *first = NULL, **tail = &first, *req;
 	struct sk_buff *seg, *next, *head = NULL, **link = &head;
+	enum esp_seg_state s;
+	unsigned int i = 0;
+	bool queued, hold;
 
 	if (unlikely(!sa)) {
 		kfree_skb_list(segs);
 		return ERR_PTR(-EINVAL);
 	}
+	queued = esp_offload_queued(segs);
 	skb_list_walk_safe(segs, seg, next) {
-		req = esp_seg_prepare(sa, x, seg, esp_off);
+		req = esp_seg_prepare(sa, x, seg, esp_off, i++);
 		if (IS_ERR(req)) {
 			skb_mark_not_on_list(seg);
 			kfree_skb(seg);
@@ -382,18 +415,27 @@ static struct sk_buff *esp_gso_encrypt(struct xfrm_state *x,
 		tail = &req->next_seg;
 		esp_seg_start(req, espah_parallel_wanted(seg->len, 0));
 	}
+	hold = queued && READ_ONCE(sa->order[ESPAH_TX].len);
 	while ((req = first)) {
 		first = req->next_seg;
 		seg = req->skb;
 		skb_mark_not_on_list(seg);
-		if (!esp_seg_wait(req))
+		s = esp_seg_settle(req);
+		if (s == ESP_SEG_ASYNC && queued)
+			hold = true;
+		if (hold) {
+			if (esp_seg_hold(req, s))
+				continue;
+		} else if (s == ESP_SEG_ASYNC &&
+			   esp_seg_give_up(req, ESP_SEG_ORPHAN)) {
 			continue;
-		if (unlikely(req->result)) {
-			kfree_skb(seg);
-		} else {
+		} else if (likely(!req->result)) {
 			*link = seg;
 			link = &seg->next;
+			esp_req_put(req);
+			continue;
 		}
+		kfree_skb(seg);
 		esp_req_put(req);
 	}
 	xo->flags |= XFRM_XMIT;

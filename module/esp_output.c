@@ -155,6 +155,9 @@ int esp_output_finish(struct esp_req *req)
 	struct sk_buff *skb = req->skb;
 	struct xfrm_state *x = req->x;
 
+	if (req->flags & ESP_REQ_FINISHED)
+		return req->result;
+	req->flags |= ESP_REQ_FINISHED;
 	if (unlikely(req->result)) {
 		espah_sa_count_drop(req->sa, ESPAH_TX_CRYPTO);
 		return req->result;
@@ -344,6 +347,7 @@ struct esp_req *esp_encrypt_prepare(struct espah_sa *sa,
 	if (unlikely(!req))
 		return ERR_PTR(espah_sa_drop(sa, ESPAH_TX_NOMEM, -ENOMEM));
 	req->flags = flags;
+	req->order.seq = seq;
 
 	esph = (struct ip_esp_hdr *)(skb_transport_header(skb) +
 				     esp_encap_len(x));

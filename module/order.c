@@ -21,6 +21,11 @@ void espah_order_init(struct espah_order *o)
 	INIT_LIST_HEAD(&o->queue);
 	o->len = 0;
 	o->releasing = false;
+	o->next_ticket = 1;
+	o->last_released = 0;
+	o->reordered = 0;
+	o->max_seq = 0;
+	o->arrived_late = 0;
 }
 
 bool espah_order_idle(struct espah_order *o)
@@ -50,9 +55,24 @@ bool espah_order_enter(struct espah_order *o, struct espah_order_entry *e,
 	if (ok) {
 		list_add_tail(&e->node, &o->queue);
 		o->len++;
+		e->ticket = o->next_ticket++;
+		if (e->seq < o->max_seq)
+			o->arrived_late++;
+		else
+			o->max_seq = e->seq;
 	}
 	spin_unlock_bh(&o->lock);
 	return ok;
+}
+
+/* Called under the lock for every packet that leaves the queue. */
+static void espah_order_account(struct espah_order *o,
+				const struct espah_order_entry *e)
+{
+	if (e->ticket < o->last_released)
+		o->reordered++;
+	else
+		o->last_released = e->ticket;
 }
 
 static struct espah_order_entry *espah_order_pop_done(struct espah_order *o)
@@ -65,6 +85,7 @@ static struct espah_order_entry *espah_order_pop_done(struct espah_order *o)
 		return NULL;
 	list_del(&e->node);
 	o->len--;
+	espah_order_account(o, e);
 	return e;
 }
 
@@ -86,8 +107,9 @@ static void espah_order_release_head(struct espah_order *o)
 
 /*
  * Marks @e's crypto done. With @caller_waits (the crypto completed inside
- * the caller's own call) and @e alone in the queue, returns true: @e has
- * left the queue and the caller goes on with it. Otherwise @e's release
+ * the caller's own call), @e alone in the queue and no release under way
+ * (an earlier packet may still be on its way up or out), returns true: @e
+ * has left the queue and the caller goes on with it. Otherwise @e's release
  * callback runs, now or once the packets before it are released, and
  * this returns false.
  */
@@ -95,9 +117,14 @@ bool espah_order_done(struct espah_order *o, struct espah_order_entry *e,
 		      bool caller_waits)
 {
 	spin_lock_bh(&o->lock);
-	if (caller_waits && list_is_singular(&o->queue)) {
+	/*
+	 * Alone, and nobody is still handing on a packet released before:
+	 * the caller may go on without the queue.
+	 */
+	if (caller_waits && list_is_singular(&o->queue) && !o->releasing) {
 		list_del(&e->node);
 		o->len--;
+		espah_order_account(o, e);
 		spin_unlock_bh(&o->lock);
 		return true;
 	}

@@ -27,6 +27,15 @@ struct espah_order {
 	struct list_head queue;
 	unsigned int len;
 	bool releasing;
+	/* entry tickets: the order packets entered in */
+	u64 next_ticket;
+	u64 last_released;
+	/* packets released before one that entered earlier: must stay 0 */
+	u64 reordered;
+	/* the highest sequence number that entered, and how many entered
+	 * with a lower one (reordered before they reached espah) */
+	u64 max_seq;
+	u64 arrived_late;
 };
 
 struct espah_order_entry;
@@ -35,6 +44,9 @@ typedef void (*espah_release_t)(struct espah_order_entry *e);
 struct espah_order_entry {
 	struct list_head node;
 	espah_release_t release;
+	/* the packet's 64-bit sequence number, set before it enters */
+	u64 seq;
+	u64 ticket;
 	bool done;
 	/* Released behind an earlier packet rather than when it was done. */
 	bool held;

@@ -158,23 +158,35 @@ static const struct espah_view espah_path_view = {
 	espah_path_names, ESPAH_DROP_MAX, ESPAH_PATH_MAX
 };
 
+/* what the release queues know, appended to the paths file */
+#define ESPAH_GAUGES	6
+
 struct espah_show {
 	struct seq_file *seq;
 	const struct espah_view *view;
 	struct net *net;
-	/* the namespace's packets in flight, summed for the total line */
-	unsigned int queued[2];
+	/* the namespace's queue figures, summed for the total line */
+	u64 gauges[ESPAH_GAUGES];
 };
 
 /*
- * The paths file ends with two gauges, not counters: packets of the SA
- * in flight now (crypto running, or done and waiting for an earlier
- * packet), per direction.
+ * The paths file ends with what the release queues (order.c) know, per
+ * direction: the packets of the SA in flight now (a gauge: crypto running,
+ * or done and waiting for an earlier packet); packets released before one
+ * that entered espah earlier (espah's own reordering: always 0); packets
+ * that entered with a lower sequence number than one before them
+ * (reordered before espah saw them).
  */
-static void espah_show_queued(struct espah_show *s, const unsigned int *q)
+static const char espah_gauge_names[] =
+	" tx_queued rx_queued tx_reordered rx_reordered tx_arrived_late rx_arrived_late";
+
+static void espah_show_gauges(struct espah_show *s, const u64 *g)
 {
+	unsigned int i;
+
 	if (s->view == &espah_path_view)
-		seq_printf(s->seq, " %u %u", q[ESPAH_TX], q[ESPAH_RX]);
+		for (i = 0; i < ESPAH_GAUGES; i++)
+			seq_printf(s->seq, " %llu", g[i]);
 	seq_putc(s->seq, '\n');
 }
 
@@ -190,10 +202,15 @@ static void espah_show_counts(struct espah_show *s,
 static void espah_show_sa(const struct espah_sa *sa, void *arg)
 {
 	struct espah_show *s = arg;
-	unsigned int q[2] = {
+	u64 g[ESPAH_GAUGES] = {
 		READ_ONCE(sa->order[ESPAH_TX].len),
 		READ_ONCE(sa->order[ESPAH_RX].len),
+		READ_ONCE(sa->order[ESPAH_TX].reordered),
+		READ_ONCE(sa->order[ESPAH_RX].reordered),
+		READ_ONCE(sa->order[ESPAH_TX].arrived_late),
+		READ_ONCE(sa->order[ESPAH_RX].arrived_late),
 	};
+	unsigned int i;
 
 	if (!net_eq(read_pnet(&sa->net), s->net))
 		return;
@@ -205,9 +222,9 @@ static void espah_show_sa(const struct espah_sa *sa, void *arg)
 	else
 		seq_printf(s->seq, "%pI4", &sa->daddr.a4);
 	espah_show_counts(s, sa->counters);
-	espah_show_queued(s, q);
-	s->queued[ESPAH_TX] += q[ESPAH_TX];
-	s->queued[ESPAH_RX] += q[ESPAH_RX];
+	espah_show_gauges(s, g);
+	for (i = 0; i < ARRAY_SIZE(g); i++)
+		s->gauges[i] += g[i];
 }
 
 /*
@@ -228,7 +245,7 @@ static int espah_proc_show(struct seq_file *seq, void *v)
 	for (i = 0; i < s.view->n; i++)
 		seq_printf(seq, " %s", s.view->names[i]);
 	if (s.view == &espah_path_view)
-		seq_puts(seq, " tx_queued rx_queued");
+		seq_puts(seq, espah_gauge_names);
 	seq_putc(seq, '\n');
 
 	espah_sa_walk(espah_show_sa, &s);
@@ -239,7 +256,7 @@ static int espah_proc_show(struct seq_file *seq, void *v)
 	if (total)
 		espah_show_counts(&s, total);
 	rcu_read_unlock();
-	espah_show_queued(&s, s.queued);
+	espah_show_gauges(&s, s.gauges);
 	return 0;
 }
 

@@ -69,6 +69,11 @@ if [[ $impl == espah ]]; then
   fi
   modargs=(--module "$module")
 fi
+# the test-only crypto module the order suite loads (scripts/build.sh --testmod)
+testcrypt=$repo/build/$kernel/testmod/espah_testcrypt.ko
+if [[ ($suite == all || ,$suite, == *,order,*) && -f $testcrypt ]]; then
+  modargs+=(--module "$testcrypt")
+fi
 
 # The peer suite talks to scapy (scripts/ipsec-peer.py) on this host over a
 # QEMU UDP socket link: every datagram is one Ethernet frame, on loopback only.

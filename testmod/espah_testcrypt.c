@@ -33,9 +33,9 @@
 #define TC_MAX_ALGS	8
 #define TC_PRIORITY	30000
 
-static char *algs = "rfc4106(gcm(aes)),rfc7539esp(chacha20,poly1305),authenc(hmac(sha256),cbc(aes)),authencesn(hmac(sha256),cbc(aes))";
+static char *algs = "rfc4106(gcm(aes));rfc7539esp(chacha20,poly1305);authenc(hmac(sha256),cbc(aes));authencesn(hmac(sha256),cbc(aes))";
 module_param(algs, charp, 0444);
-MODULE_PARM_DESC(algs, "comma-separated AEAD names to take over");
+MODULE_PARM_DESC(algs, "semicolon-separated AEAD names to take over");
 
 static unsigned int async_every = 3;
 module_param(async_every, uint, 0644);
@@ -271,7 +271,7 @@ static int __init tc_init(void)
 		return -ENOMEM;
 	}
 	p = copy;
-	while ((name = strsep(&p, ",")) && tc_nalgs < TC_MAX_ALGS) {
+	while ((name = strsep(&p, ";")) && tc_nalgs < TC_MAX_ALGS) {
 		if (!*name)
 			continue;
 		err = tc_register(name);
