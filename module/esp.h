@@ -52,7 +52,7 @@ struct esp_trailer {
 
 enum esp_req_flags {
 	ESP_REQ_OUT_OF_PLACE	= BIT(0),
-	/* output at device transmit: resume with xfrm_dev_resume() */
+	/* output at device transmit: sent on with dev_queue_xmit() */
 	ESP_REQ_LATE		= BIT(1),
 	/* holds secrets worth wiping: a tag for a rejected packet */
 	ESP_REQ_WIPE		= BIT(2),
@@ -204,7 +204,7 @@ void esp_size_trailer(struct xfrm_state *x, unsigned int plen,
 		      struct esp_trailer *t, unsigned int mtu);
 void esp_output_release(struct espah_order_entry *e);
 void esp_output_resume_late(struct xfrm_state *x, struct sk_buff *skb,
-			    int err, bool direct);
+			    int err);
 int esp_output_finish(struct esp_req *req);
 
 /* esp_input.c */

@@ -55,6 +55,30 @@ bool esp_offload_registered(void)
 /* ------------------------------------------------------------ output */
 
 /*
+ * BEET strips the inner IP header, and the core's BEET code leaves the
+ * skb's inner headers unset; for the GSO packet the core marks as
+ * encapsulated, the stack then reads them (qdisc_pkt_len_segs_init(), a
+ * DEBUG_NET warning on 6.12 debug kernels). Point them at the inner
+ * transport header, after the pseudo header that carries IPv4 options.
+ * skb->data is the payload.
+ */
+static void esp_beet_set_inner(struct xfrm_state *x, struct sk_buff *skb,
+			       u8 proto)
+{
+	int off = 0;
+	__be16 frag;
+
+	if (x->sel.family == AF_INET && proto == IPPROTO_BEETPH &&
+	    skb_headlen(skb) >= sizeof(struct ip_beet_phdr))
+		off = IPV4_BEET_PHMAXLEN +
+		      ((struct ip_beet_phdr *)skb->data)->hdrlen * 8;
+	else if (x->sel.family == AF_INET6)
+		off = max(ipv6_skip_exthdr(skb, 0, &proto, &frag), 0);
+	skb_set_inner_network_header(skb, 0);
+	skb_set_inner_transport_header(skb, off);
+}
+
+/*
  * Called by the core in place of x->type->output() for packets that will
  * be encrypted at device transmit. The mode has run: skb->data is the
  * payload, the transport header the ESP header, the mac header the
@@ -73,6 +97,8 @@ static void esp_offload_encap(struct xfrm_state *x, struct sk_buff *skb)
 	}
 	xo->proto = *skb_mac_header(skb);
 	*skb_mac_header(skb) = IPPROTO_ESP;
+	if (x->outer_mode.encap == XFRM_MODE_BEET)
+		esp_beet_set_inner(x, skb, xo->proto);
 	esph = ip_esp_hdr(skb);
 	esph->spi = x->id.spi;
 	esph->seq_no = htonl(XFRM_SKB_CB(skb)->seq.output.low);
@@ -132,7 +158,7 @@ static bool esp_offload_queued(struct sk_buff *skb)
  * At device transmit (validate_xmit_xfrm): the core has pulled skb->data
  * to the payload with the header length we set; the transport header is
  * the ESP header. Returns 0 with the packet ready, -EINPROGRESS when the
- * order stage will hand it back (xfrm_dev_resume()), or an errno: the
+ * order stage will send it on (dev_queue_xmit()), or an errno: the
  * core drops the packet.
  */
 static int esp_offload_xmit(struct xfrm_state *x, struct sk_buff *skb,
@@ -353,13 +379,13 @@ void esp_seg_send_orphan(struct esp_req *req)
 	int err = req->result;
 
 	esp_req_put(req);
-	esp_output_resume_late(x, seg, err, true);
+	esp_output_resume_late(x, seg, err);
 }
 
 /*
  * Holds segment @req back for order: it joins the SA's release queue
  * behind the packets still in flight and leaves when they have (through
- * esp_output_release(): straight to the device, ahead of the qdisc).
+ * esp_output_release(), into the qdisc again).
  * Returns false when it is still the caller's to drop: the queue is full
  * (counted) and the segment is done.
  */

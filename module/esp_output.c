@@ -172,15 +172,18 @@ int esp_output_finish(struct esp_req *req)
 }
 
 /*
- * Hands a packet encrypted at device transmit back to the device, without
- * the xfrm metadata (a NIC with ESP offload would take it as a request).
- * Behind a qdisc the core's own resume sends it straight to the device,
- * ahead of what the qdisc still holds; without one, a packet this late
- * goes through dev_queue_xmit() again (the core's resume would park it on
- * a backlog that lets later packets out unencrypted: see esp_offload.c).
+ * Sends a packet encrypted after its device transmit let it go, without
+ * the xfrm metadata (a NIC with ESP offload would take it as a request),
+ * through dev_queue_xmit() again: the transmit validation lets it pass.
+ * Not through the core's xfrm_dev_resume(): when the device is busy that
+ * parks the packet on a per-CPU backlog, and while that backlog is not
+ * empty validate_xmit_xfrm() returns every ESP packet of the CPU
+ * unencrypted, which a device without a qdisc then sends as it is. The
+ * packets behind this one in the SA's order were held back too, so
+ * re-queueing keeps the order.
  */
 void esp_output_resume_late(struct xfrm_state *x, struct sk_buff *skb,
-			    int err, bool direct)
+			    int err)
 {
 	if (unlikely(err)) {
 		XFRM_INC_STATS(xs_net(x), LINUX_MIB_XFRMOUTSTATEPROTOERROR);
@@ -189,10 +192,7 @@ void esp_output_resume_late(struct xfrm_state *x, struct sk_buff *skb,
 	}
 	skb_push(skb, skb->data - skb_mac_header(skb));
 	secpath_reset(skb);
-	if (direct)
-		dev_queue_xmit(skb);
-	else
-		xfrm_dev_resume(skb);
+	dev_queue_xmit(skb);
 }
 
 /* The order stage's release: the packet goes on, in the SA's order. */
@@ -202,7 +202,6 @@ void esp_output_release(struct espah_order_entry *e)
 	struct xfrm_state *x = req->x;
 	struct sk_buff *skb = req->skb;
 	bool late = req->flags & ESP_REQ_LATE;
-	bool direct = req->flags & ESP_REQ_DIRECT;
 	int err;
 
 	if (e->held)
@@ -210,7 +209,7 @@ void esp_output_release(struct espah_order_entry *e)
 	err = esp_output_finish(req);
 	esp_req_put(req);
 	if (late)
-		esp_output_resume_late(x, skb, err, direct);
+		esp_output_resume_late(x, skb, err);
 	else
 		/* A SYN-ACK or time-wait reply's skb->sk is not a full socket. */
 		xfrm_output_resume(skb_to_full_sk(skb), skb, err);

@@ -26,7 +26,8 @@
 # one it failed to send, so espah does not hold packets back; reported,
 # not asserted). With --impl intree the numbers are reported only: the
 # in-tree ESP reorders under the same conditions, which shows the test
-# sees it.
+# sees it. Last, teardown-in-flight flushes the SAs and unloads espah while
+# packets wait behind slow crypto (espah only).
 
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
@@ -175,9 +176,66 @@ rmmod_wait_testcrypt() {
 	done
 }
 
+# Tearing down while packets wait: SAs flushed and espah unloaded while
+# espah_testcrypt still holds requests (2 ms each) and packets wait behind
+# them in the release queues. The packets drop, nothing leaks or crashes
+# (the guest's sanitizers and kmemleak are the judges on the debug kernel),
+# and espah unloads once the core freed the states.
+order_teardown() {
+	name=teardown-in-flight
+	case "$name" in *"$filter"*) ;; *) return 0 ;; esac
+	[ "$E2E_IMPL" = espah ] || return 0
+	e2e_case_begin "$name" order_diag
+	insmod "$TESTCRYPT" async_every=2 delay_us=2000 ||
+		{ t_fail "$name: setup" "insmod $TESTCRYPT failed"; return 0; }
+	e2e_ns_add ns1 ns2
+	e2e_veth ns1 veth1 ns2 veth2
+	e2e_addr ns1 veth1 10.14.0.1/24
+	e2e_addr ns2 veth2 10.14.0.2/24
+	"$IP" netns exec ns1 tc qdisc add dev veth1 root pfifo
+	for n in ns1 ns2; do
+		e2e_sa_words "$n" 10.14.0.1 10.14.0.2 0x1001 1 transport $(e2e_algo gcm128 1) ||
+			e2e_setup_fail "state in $n: $E2E_SA_ERR"
+		e2e_sa_words "$n" 10.14.0.2 10.14.0.1 0x2002 2 transport $(e2e_algo gcm128 2) ||
+			e2e_setup_fail "state in $n: $E2E_SA_ERR"
+	done
+	e2e_pol ns1 out 10.14.0.1/32 10.14.0.2/32 10.14.0.1 10.14.0.2 1 transport
+	e2e_pol ns1 in 10.14.0.2/32 10.14.0.1/32 10.14.0.2 10.14.0.1 2 transport
+	e2e_pol ns2 out 10.14.0.2/32 10.14.0.1/32 10.14.0.2 10.14.0.1 2 transport
+	e2e_pol ns2 in 10.14.0.1/32 10.14.0.2/32 10.14.0.1 10.14.0.2 1 transport
+	e2e_setup_check "$name" || { rmmod espah_testcrypt 2>/dev/null; return 0; }
+	ns ns2 timeout 30 socat -u TCP4-LISTEN:5002,bind=10.14.0.2 OPEN:/dev/null &
+	e2e_bg_add $!
+	sleep 0.5
+	ns ns1 timeout 30 socat -u "OPEN:$E2E_TMP/payload" TCP4:10.14.0.2:5002,retry=5 &
+	e2e_bg_add $!
+	sleep 3
+	_q=$(ns ns1 cat /proc/net/espah_paths | awk 'NR > 1 && $1 == "total" { print $(NF - 5) }')
+	log "$name: flushing with ${_q:-?} packets queued in ns1"
+	for n in ns1 ns2; do
+		"$IP" -n "$n" xfrm policy flush
+		"$IP" -n "$n" xfrm state flush
+	done
+	e2e_bg_kill
+	e2e_cleanup_all
+	rmmod_wait_testcrypt
+	_i=0
+	while ! rmmod espah 2>/dev/null; do
+		_i=$((_i + 1))
+		if [ "$_i" -gt 100 ]; then
+			t_fail "$name: espah unloads after the flush" "rmmod espah still refused after 10 s (refs $(e2e_mod_refcnt espah))"
+			return 0
+		fi
+		sleep 0.1
+	done
+	t_ok "$name: espah unloaded after a flush with packets in flight"
+	insmod "$ESPAH_KO" || die "insmod $ESPAH_KO failed again"
+}
+
 order_case late-qdisc-cbc strict pfifo cbc-sha256
 order_case late-qdisc-gcm strict pfifo gcm128
 order_case early-udp-encap strict noqueue gcm128 encap espinudp 4500 4500 0.0.0.0
 order_case late-noqueue report noqueue cbc-sha256
+order_teardown
 
 t_finish
