@@ -264,6 +264,7 @@ class Decoder:
         self.seqs = defaultdict(list)      # (capture, SA) -> sequence numbers seen
         self.pcap = ""
         self.segments = defaultdict(list)  # (src, sport, dst, dport) -> [(seq, flags, data)]
+        self.frags = {}                    # fragments waiting for the rest of their packet
         self.count = defaultdict(int)
 
     def lookup(self, proto, spi, dst):
@@ -374,27 +375,78 @@ class Decoder:
 
     # -- one frame
     def frame(self, f):
-        """Accounts for one Ethernet frame or raises Verdict."""
+        """Accounts for one Ethernet frame or raises Verdict. A fragment is
+        accounted for with the packet it reassembles into (check_frames
+        fails the fragments left over)."""
         etype = struct.unpack("!H", f[12:14])[0]
         if etype == ETH_ARP:
             self.count["control"] += 1
             return
-        b = f[14:]
-        if etype == ETH_IP:
-            ihl, proto = (b[0] & 0xf) * 4, b[9]
-            tot, frag = struct.unpack("!HH", b[2:4] + b[6:8])
-            if frag & 0x3fff:
-                raise Verdict("an IPv4 fragment (%s)" % ("more follow" if frag & 0x2000 else "last"))
+        if etype not in (ETH_IP, ETH_IP6):
+            raise Verdict("ethertype 0x%04x" % etype)
+        b = self.defragment(f[14:])
+        if b is not None:
+            self.packet(b)
+
+    def defragment(self, b):
+        """The packet @b, or the packet its fragments reassemble into once
+        the last one is here (None before)."""
+        if b[0] >> 4 == 4:
+            ihl, (tot, frag, ident) = (b[0] & 0xf) * 4, struct.unpack("!HHH", b[2:4] + b[6:8] + b[4:6])
             b = b[:tot]
+            if not frag & 0x3fff:
+                return b
+            key = (4, b[12:20], ident, b[9])
+            head, off, more, data = b[:ihl], (frag & 0x1fff) * 8, frag & 0x2000, b[ihl:]
+        else:
+            b = b[:40 + struct.unpack("!H", b[4:6])[0]]
+            nh, off, prev = b[6], 40, 6
+            while nh in (P_HOPOPT, 43, 60):
+                nh, prev, off = b[off], off, off + (b[off + 1] + 1) * 8
+            if nh != 44:
+                return b
+            fo, ident = struct.unpack("!HL", b[off + 2:off + 8])
+            key = (6, b[8:40], ident)
+            # the unfragmentable part, its next header now the fragment's
+            head = bytearray(b[:off])
+            head[prev] = b[off]
+            off, more, data = (fo >> 3) * 8, fo & 1, b[off + 8:]
+        frags = self.frags.setdefault(key, {"parts": {}, "end": None, "head": None, "n": 0})
+        frags["n"] += 1
+        frags["parts"][off] = data
+        if off == 0:
+            frags["head"] = bytes(head)
+        if not more:
+            frags["end"] = off + len(data)
+        if frags["head"] is None or frags["end"] is None:
+            return None
+        whole = bytearray()
+        for o in sorted(frags["parts"]):
+            if o > len(whole):
+                return None
+            whole[o:o + len(frags["parts"][o])] = frags["parts"][o]
+        if len(whole) != frags["end"]:
+            return None
+        del self.frags[key]
+        self.count["fragmented"] += frags["n"]
+        pkt = bytearray(frags["head"]) + whole
+        if key[0] == 4:
+            pkt[2:4] = struct.pack("!H", len(pkt))
+            pkt[6:8] = b"\0\0"
+        else:
+            pkt[4:6] = struct.pack("!H", len(pkt) - 40)
+        return bytes(pkt)
+
+    def packet(self, b):
+        """One whole IP packet."""
+        if b[0] >> 4 == 4:
+            ihl, proto = (b[0] & 0xf) * 4, b[9]
             src, dst, l4, version = ip_addr(b[12:16]), ip_addr(b[16:20]), b[ihl:], 4
-        elif etype == ETH_IP6:
-            proto, l4, version = b[6], b[40:40 + struct.unpack("!H", b[4:6])[0]], 6
+        else:
+            proto, l4, version = b[6], b[40:], 6
             src, dst = _v6(b[8:24]), _v6(b[24:40])
-            b = b[:40 + len(l4)]
             if proto == P_HOPOPT:
                 proto, l4 = l4[0], l4[(l4[1] + 1) * 8:]
-        else:
-            raise Verdict("ethertype 0x%04x" % etype)
         if proto == P_ESP:
             nh, payload, sa = self.esp(l4, src, dst)
         elif proto == P_AH:
@@ -580,12 +632,17 @@ def check_frames(case_dir, m, dec):
                 dec.count["bad"] += 1
                 if len(bad) < 6:
                     bad.append("%s frame %d: undecodable (%s: %s)" % (name, i, type(err).__name__, err))
+    for key, frags in dec.frags.items():
+        dec.count["bad"] += frags["n"]
+        bad.append("%d fragments of IPv%d packet id %d never reassembled" % (frags["n"], key[0], key[2]))
     bad += dec.seq_problems()
     c = dec.count
     parts = ["%d ESP authenticated and decrypted" % c["esp"]] if c["esp"] else []
     parts += ["%d AH authenticated" % c["ah"]] if c["ah"] else []
     summary = "%d frames: %s under %d SAs, sequence numbers contiguous; %d link control" % (
         total, ", ".join(parts), len({k[1:] for k in dec.seqs}), c["control"])
+    if c["fragmented"]:
+        summary += "; %d frames were IP fragments, reassembled first" % c["fragmented"]
     if c["allowed"]:
         summary += ", %d allowed (%s)" % (c["allowed"], "/".join(m["allow"]))
     if not c["esp"] + c["ah"]:

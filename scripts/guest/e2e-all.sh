@@ -11,7 +11,8 @@
 # without its summary line counts every planned check it did not pass as
 # failed. The last line is the total over the suites; the exit status is
 # nonzero if any check failed. scripts/run-e2e.sh reads the same lines from
-# the console, so that a guest that dies counts the checks that never ran.
+# the console, so that a guest that dies counts the checks that never ran;
+# each suite's exports go to the host as soon as it ends (export-flush.sh).
 # The counters suite is espah's own: "all" leaves it out for intree.
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -74,6 +75,8 @@ for sp in $plans; do
 	echo "# e2e-result $suite $1 $2 ${3:-0}"
 	p=$((p + $1)); f=$((f + $2)); s=$((s + ${3:-0}))
 	[ "$2" -eq 0 ] || rc=1
+	# the suite's captures to the host now: they survive a later crash
+	sh "$here/export-flush.sh"
 done
 echo "# ===== total over suites: $suites"
 if [ "$s" -gt 0 ]; then echo "$p passed, $f failed, $s skipped"; else echo "$p passed, $f failed"; fi
