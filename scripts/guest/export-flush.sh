@@ -19,15 +19,21 @@ if [ ! -b /dev/vda ]; then
 fi
 off=$(cat /tmp/espah-export.blocks 2>/dev/null || echo 0)
 kib=$(du -sk "$ESPAH_EXPORT" | cut -f1)
-# through dd: fsync before a poweroff or a crash; its byte count says where
-# the next archive goes
+# through dd: fsync before a poweroff or a crash; its "N+M records out"
+# (512-byte records, M partial) says where the next archive goes
 if ! tar -c -C "$ESPAH_EXPORT" . 2>/tmp/export.err |
 	dd of=/dev/vda bs=512 seek="$off" conv=notrunc,fsync 2>>/tmp/export.err; then
 	echo "ESPAH-GUEST-EXPORT-FAILED $(cat /tmp/export.err)"
 	exit 1
 fi
-bytes=$(sed -n 's/^\([0-9][0-9]*\) bytes.*/\1/p' /tmp/export.err | tail -n 1)
-off=$((off + (${bytes:-0} + 511) / 512))
+recs=$(sed -n 's/^\([0-9][0-9]*\)+\([0-9][0-9]*\) records out$/\1 \2/p' /tmp/export.err | tail -n 1)
+if [ -z "$recs" ]; then
+	echo "ESPAH-GUEST-EXPORT-FAILED no record count from dd: $(cat /tmp/export.err)"
+	exit 1
+fi
+# shellcheck disable=SC2086
+set -- $recs
+off=$((off + $1 + $2))
 echo "$off" >/tmp/espah-export.blocks
 rm -rf "${ESPAH_EXPORT:?}"/*
 echo "ESPAH-GUEST-EXPORTED $kib KiB"
