@@ -327,7 +327,7 @@ dummy_stat_exact() {
 run_dummy() {
 	name=dummy-v4
 	want_case "$name" || return 0
-	e2e_case_begin "$name" dummy_diag 9 || return 0
+	e2e_case_begin "$name" dummy_diag 8 || return 0
 	e2e_ns_add ns1 ns2
 	e2e_veth ns1 veth1 ns2 veth2
 	e2e_addr ns1 veth1 10.11.0.1/24
