@@ -15,7 +15,8 @@ same primitives), each case gets these checks:
           mutable fields zeroed, RFC 4302 3.3.3), ESP inside AH both; the
           only other frames allowed are link control (ARP, IPv6 neighbour
           discovery and MLD, IGMP) and what the manifest allows ("allow
-          icmp-too-big"). No frame may be truncated, the file must hold as
+          icmp-too-big", "allow icmp-unreachable-natt": ICMP errors that
+          quote ESP in UDP). No frame may be truncated, the file must hold as
           many frames as tcpdump said it wrote, the capture must have been
           complete, and each SA's sequence numbers must be contiguous and
           unique (a frame missing from a capture shows as a gap).
@@ -492,9 +493,22 @@ class Decoder:
                 (version == 4 and proto == P_ICMP and l4[:2] == b"\x03\x04") or
                 (version == 6 and proto == P_ICMP6 and l4[:1] == b"\x02")):
             self.count["allowed"] += 1
+        elif "icmp-unreachable-natt" in self.allow and version == 4 and proto == P_ICMP \
+                and l4[:1] == b"\x03" and self.quotes_natt(l4[8:]):
+            self.count["allowed"] += 1
         else:
             raise Verdict("plaintext IPv%d protocol %d %s -> %s, %d bytes" %
                           (version, proto, src, dst, len(l4)))
+
+    @staticmethod
+    def quotes_natt(q):
+        """An ICMP error's quoted IPv4 packet is ESP in UDP (only headers and
+        ciphertext: nothing in the clear)."""
+        if len(q) < 28 or q[0] >> 4 != 4 or q[9] != P_UDP:
+            return False
+        ihl = (q[0] & 0xf) * 4
+        return len(q) >= ihl + 12 and NATT_PORT in struct.unpack("!HH", q[ihl:ihl + 4]) \
+            and q[ihl + 8:ihl + 12] != bytes(4)
 
     def seq_problems(self):
         out = []

@@ -19,6 +19,7 @@ if [ ! -b /dev/vda ]; then
 fi
 off=$(cat /tmp/espah-export.blocks 2>/dev/null || echo 0)
 kib=$(du -sk "$ESPAH_EXPORT" | cut -f1)
+t0=$(cut -d' ' -f1 /proc/uptime)
 # through dd: fsync before a poweroff or a crash; its "N+M records out"
 # (512-byte records, M partial) says where the next archive goes
 if ! tar -c -C "$ESPAH_EXPORT" . 2>/tmp/export.err |
@@ -36,5 +37,5 @@ set -- $recs
 off=$((off + $1 + $2))
 echo "$off" >/tmp/espah-export.blocks
 rm -rf "${ESPAH_EXPORT:?}"/*
-echo "ESPAH-GUEST-EXPORTED $kib KiB"
+echo "ESPAH-GUEST-EXPORTED $kib KiB in $(awk -v t0="$t0" '{ printf "%.1f", $1 - t0 }' /proc/uptime)s"
 echo "ESPAH-GUEST-EXPORT-BLOCKS $off"

@@ -593,7 +593,8 @@ e2e_stat_get() { awk -v n="$2" '$1 == n { print $2 }' "$1"; }
 #  - the direction filter must be -Q (libpcap filters it in user space):
 #    the BPF "outbound" keyword lost the first packet after the filter was
 #    set, in every run.
-# Before stopping tcpdump, e2e_cap_stop waits until the file stops growing.
+# Before stopping tcpdump, e2e_cap_stop waits until it has written as many
+# packets as the device sent (tcpdump prints its count on SIGUSR1).
 # A capture is complete when tcpdump started ("listening on"), stopped on
 # SIGTERM, reported 0 packets dropped by the kernel, and wrote at least as
 # many packets as the device counted in that direction (tx_packets,
@@ -609,10 +610,12 @@ E2E_CAP_BAD=""          # what went wrong with the others
 _cap_key() { echo "$1$2" | tr -c 'a-zA-Z0-9\n' '_'; }
 
 # e2e_dev_packets NS IF in|out|inout: packets the device counted that way
+# (one process: "ip -s link" prints the RX numbers, then the TX numbers)
 e2e_dev_packets() {
-	ns "$1" sh -c "cd /sys/class/net/$2/statistics && case $3 in
-		out) cat tx_packets ;; in) cat rx_packets ;;
-		*) echo \$((\$(cat tx_packets) + \$(cat rx_packets))) ;; esac" 2>/dev/null
+	"$IP" -n "$1" -s link show dev "$2" 2>/dev/null | awk -v d="$3" '
+		$1 ~ /^[RT]X:/ { t = substr($1, 1, 1); getline; n[t] = $2 }
+		END { if (!("R" in n)) exit 1
+		      print (d == "out" ? n["T"] : d == "in" ? n["R"] : n["T"] + n["R"]) }'
 }
 
 # e2e_cap_start NS IF PCAP [in|out|inout [SNAPLEN]]: background tcpdump, wait
@@ -646,8 +649,12 @@ e2e_cap_start() {
 	eval "E2E_CAP_N0_$_k=$(e2e_dev_packets "$1" "$2" "${4:-inout}")"
 }
 
-# _cap_stat PCAP WORDS: a number tcpdump printed when it stopped
-_cap_stat() { sed -n "s/^\([0-9][0-9]*\) packets $2\$/\1/p" "$1.err" | tail -n 1; }
+# _cap_stat PCAP WORDS: a number tcpdump printed last, when it stopped
+# ("N packets WORDS" lines) or on SIGUSR1 ("tcpdump: N packets captured,
+# N packets received by filter, ..." on one line)
+_cap_stat() {
+	sed -n "s/^\(.*[ ,:] \)\{0,1\}\([0-9][0-9]*\) packets\{0,1\} $2\(,.*\)\{0,1\}\$/\2/p" "$1.err" | tail -n 1
+}
 
 # e2e_cap_stop NS IF PCAP: drain and stop the capture; returns 1 and notes
 # why in E2E_CAP_BAD if it is not complete. Writes PCAP.stats for the host.
@@ -659,15 +666,17 @@ e2e_cap_stop() {
 		E2E_CAP_BAD="$E2E_CAP_BAD $1:$2 was not capturing;"
 		return 1
 	fi
-	# until the file stops growing: tcpdump has written what the ring held
-	_sz=-1 _i=0
-	while [ "$_i" -lt 25 ]; do
-		sleep 0.2
-		_now=$(wc -c <"$3" 2>/dev/null || echo 0)
-		[ "$_now" = "$_sz" ] && break
-		_sz=$_now _i=$((_i + 1))
-	done
+	# drain: until tcpdump (asked with SIGUSR1, it prints its statistics)
+	# has written as many packets as the device counted, at most 5 s
 	_n1=$(e2e_dev_packets "$1" "$2" "$_dir")
+	_sent=$(( ${_n1:-0} - ${_n0:-0} ))
+	_i=0
+	while [ "$_i" -lt 50 ]; do
+		kill -USR1 "$_cp" 2>/dev/null
+		sleep 0.1
+		[ "$(_cap_stat "$3" captured)" -ge "$_sent" ] 2>/dev/null && break
+		_i=$((_i + 1))
+	done
 	kill -TERM "$_cp" 2>/dev/null
 	_i=0
 	while kill -0 "$_cp" 2>/dev/null && [ "$_i" -lt 50 ]; do sleep 0.1; _i=$((_i + 1)); done
@@ -677,7 +686,6 @@ e2e_cap_stop() {
 	_w=$(_cap_stat "$3" captured)
 	_r=$(_cap_stat "$3" "received by filter")
 	_d=$(_cap_stat "$3" "dropped by kernel")
-	_sent=$(( ${_n1:-0} - ${_n0:-0} ))
 	_why=""
 	if [ "$_killed" = 1 ] || [ -z "$_w" ]; then _why="tcpdump did not stop on SIGTERM (no statistics)"
 	elif [ "${_d:-1}" != 0 ]; then _why="tcpdump: ${_d:-?} packets dropped by kernel"
