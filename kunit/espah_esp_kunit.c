@@ -83,19 +83,19 @@ static const char *espah_alg_names(const struct espah_esp_vector *v)
 static void espah_sa_transform_name(const struct xfrm_state *x, char *name,
 				    size_t size)
 {
-	char inner[CRYPTO_MAX_ALG_NAME];
+	size_t n = 0;
 
-	if (x->aead)
-		strscpy(inner, x->aead->alg_name, sizeof(inner));
-	else
-		snprintf(inner, sizeof(inner), "%s(%s,%s)",
-			 x->props.flags & XFRM_STATE_ESN ? "authencesn" : "authenc",
-			 x->aalg ? x->aalg->alg_name : "digest_null",
-			 x->ealg->alg_name);
 	if (x->geniv)
-		snprintf(name, size, "%s(%s)", x->geniv, inner);
+		n += scnprintf(name + n, size - n, "%s(", x->geniv);
+	if (x->aead)
+		n += scnprintf(name + n, size - n, "%s", x->aead->alg_name);
 	else
-		strscpy(name, inner, size);
+		n += scnprintf(name + n, size - n, "%s(%s,%s)",
+			       x->props.flags & XFRM_STATE_ESN ? "authencesn" : "authenc",
+			       x->aalg ? x->aalg->alg_name : "digest_null",
+			       x->ealg->alg_name);
+	if (x->geniv)
+		scnprintf(name + n, size - n, ")");
 }
 
 /*
