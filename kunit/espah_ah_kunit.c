@@ -25,8 +25,9 @@
  *
  * The mutable-field suites test espah's own functions (module/ah_mutable.h)
  * on hand-built headers; they are found with symbol_get() so that this
- * module also loads beside the in-tree ah4/ah6, and skip there. So do the
- * cases that test what espah refuses beyond the in-tree modules.
+ * module also loads beside the in-tree ah4/ah6, and skip there (impl=intree);
+ * with espah under test (impl=espah), a missing symbol fails them. So do
+ * the cases that test what espah refuses beyond the in-tree modules.
  *
  * Known in-tree differences these tests show (run with the in-tree
  * modules, they fail): ah4/ah6 leave stale bytes in the ICV padding
@@ -128,10 +129,16 @@ static bool ah_espah_loaded(void)
 	return true;
 }
 
+/*
+ * Tests of what espah refuses beyond ah4/ah6: a skip when the in-tree
+ * modules are under test, a failure when espah is but not found.
+ */
 static void ah_skip_unless_espah(struct kunit *test)
 {
-	if (!ah_espah_loaded())
-		kunit_skip(test, "espah.ko is not loaded: tests what espah refuses beyond ah4/ah6");
+	if (!espah_kunit_impl_is_espah())
+		kunit_skip(test, "in-tree ah4/ah6 under test: what espah refuses beyond them");
+	KUNIT_ASSERT_TRUE_MSG(test, ah_espah_loaded(),
+			      "espah is under test but espah_ah4_clear_mutable is not exported (espah.ko not loaded?)");
 }
 
 /* ---------------------------------------------------------------------
@@ -1196,8 +1203,11 @@ static ah_clear_mutable_t ah_fn(struct kunit *test, int family)
 	struct ah_mutable_fns *fns = test->priv;
 	ah_clear_mutable_t fn = family == 4 ? fns->ah4 : fns->ah6;
 
-	if (!fn)
-		kunit_skip(test, "espah.ko is not loaded: these functions are espah's own");
+	if (!fn && !espah_kunit_impl_is_espah())
+		kunit_skip(test, "in-tree ah4/ah6 under test: these functions are espah's own");
+	KUNIT_ASSERT_NOT_NULL_MSG(test, fn,
+				  "espah is under test but espah_ah%d_clear_mutable is not exported (espah.ko not loaded?)",
+				  family);
 	return fn;
 }
 

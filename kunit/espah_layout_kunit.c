@@ -232,7 +232,14 @@ static void layout_mode_output_agrees(struct kunit *test)
 			    c->proto == IPPROTO_ESP ? "ESP" : "AH",
 			    (int)(skb->data - skb_transport_header(skb)));
 
-	if (c->skew && espah_kunit_impl_is_espah())
+	/*
+	 * The in-tree types have no guard: they write the header where the
+	 * skewed length says, and the kernel crashes (seen on the debug
+	 * kernel with impl=intree): skip before output().
+	 */
+	if (c->skew && !espah_kunit_impl_is_espah())
+		kunit_skip(test, "the in-tree types have no guard");
+	if (c->skew)
 		before = layout_drops(test, x, ESPAH_TX_HDR_MISMATCH);
 	XFRM_SKB_CB(skb)->seq.output.low = 1;
 	XFRM_SKB_CB(skb)->seq.output.hi = 0;
@@ -249,8 +256,6 @@ static void layout_mode_output_agrees(struct kunit *test)
 				htonl(LAYOUT_SPI));
 		return;
 	}
-	if (!espah_kunit_impl_is_espah())
-		kunit_skip(test, "the in-tree types have no guard");
 	KUNIT_EXPECT_EQ(test, err, -EINVAL);
 	KUNIT_EXPECT_EQ(test, layout_drops(test, x, ESPAH_TX_HDR_MISMATCH),
 			before + 1);

@@ -6,7 +6,11 @@
 # sparse, checkpatch, KUnit in the test kernel, the e2e suites in QEMU on
 # all three kernels (transforms and features on the Debian kernels only).
 # Each step prints its own progress and log paths; the last line sums the
-# test cases: "N passed, N failed".
+# test cases: "N passed, N failed[, N skipped]". A test step's counts are
+# the last summary line it prints: run-kunit.sh counts crashed tests as
+# failed; run-e2e.sh ("total: ...") counts every planned check of a guest
+# that died, and every host check of a capture that never came out, as
+# failed. A step that fails without failing a check counts one failure.
 #
 #   scripts/check.sh [--kernels "deb61 deb612 test"] [--skip-kunit] [--skip-e2e]
 set -uo pipefail
@@ -28,7 +32,7 @@ done
 logdir=${ESPAH_LOGDIR:-/tmp/espah-logs}
 mkdir -p "$logdir"
 passed=0 failed=0 skipped=0
-failures=()
+failures=() steps=()
 start=$(date +%s)
 
 elapsed() { echo "$(( $(date +%s) - start ))s"; }
@@ -58,13 +62,14 @@ suite_step() {
 		p=$(sed -E 's/.*\b([0-9]+) passed.*/\1/' <<<"$line")
 		f=$(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$line")
 		s=$(sed -nE 's/.* ([0-9]+) skipped.*/\1/p' <<<"$line")
-		passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + ${s:-0}))
 		if [[ $rc != 0 && $f == 0 ]]; then
-			failed=$((failed + 1))
+			f=1
 		fi
 	else
-		failed=$((failed + 1))
+		p=0 f=1 s=0
 	fi
+	passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + ${s:-0}))
+	steps+=("$name: $p passed, $f failed${s:+, $s skipped}")
 	if [[ $rc != 0 ]]; then
 		failures+=("$name (log: $log)")
 		echo "!!! $name FAILED (exit $rc): see $log"
@@ -110,6 +115,9 @@ fi
 
 echo
 echo "=== check finished in $(elapsed)"
+for st in "${steps[@]}"; do
+	echo "    $st"
+done
 for f in "${failures[@]}"; do
 	echo "FAILED: $f"
 done

@@ -148,20 +148,9 @@ echo "ESPAH-GUEST-START script=$script uptime=$(cut -d' ' -f1 /proc/uptime)"
 "$script" "$@" < /dev/null
 rc=$?
 # run-guest.sh --export: what the script left in $ESPAH_EXPORT goes to the
-# host as one tar stream on the raw virtio disk
-if [ -n "${ESPAH_EXPORT:-}" ] && [ -d "$ESPAH_EXPORT" ]; then
-  modprobe virtio_pci 2>/dev/null; modprobe virtio_blk 2>/dev/null
-  for _i in 1 2 3 4 5 6 7 8 9 10; do [ -b /dev/vda ] && break; sleep 0.3; done
-  # through dd: fsync before the poweroff
-  if [ ! -b /dev/vda ]; then
-    echo "ESPAH-GUEST-EXPORT-FAILED no virtio disk /dev/vda"
-  elif tar -c -C "$ESPAH_EXPORT" . 2>/tmp/export.err |
-     dd of=/dev/vda bs=1M conv=fsync 2>>/tmp/export.err; then
-    echo "ESPAH-GUEST-EXPORTED $(du -sk "$ESPAH_EXPORT" | cut -f1) KiB"
-  else
-    echo "ESPAH-GUEST-EXPORT-FAILED $(cat /tmp/export.err)"
-  fi
-fi
+# host as a tar archive on the raw virtio disk (after those the script sent
+# itself with the same helper)
+sh /espah/guest/export-flush.sh
 echo "ESPAH-GUEST-EXIT=$rc"
 echo "ESPAH-GUEST-END uptime=$(cut -d' ' -f1 /proc/uptime)"
 if [ -w $KMEMLEAK ]; then

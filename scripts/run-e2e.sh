@@ -18,13 +18,23 @@
 # --filter   substring of case names, e.g. v6-tunnel, v4
 # --timeout  guest timeout (default 1800 s; 3600 s for the debug "test" kernel)
 # Everything after "--" goes to scripts/run-guest.sh (e.g. --verbose, --mem).
-# Exit status: the guest's (0 = all passed), or run-guest.sh's failure code.
+#
+# The guest exports what its suites captured (run-guest.sh --export), and
+# scripts/wire-check.py then checks every captured frame on the host (its
+# TAP lines follow the guest's). The last line counts every check: the
+# guest's, per suite as e2e-all.sh reported it or, for a suite the guest did
+# not finish, each planned check it did not pass as failed (the plans are
+# printed before the first suite runs), plus the host's, where each planned
+# host check that did not run (nothing exported) fails:
+#   "total: N passed, N failed[, N skipped]"
+# Exit status: 0 if every check passed and the guest exited cleanly, else
+# the guest's or run-guest.sh's failure code, or 1.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/.." && pwd)
 say() { echo "[run-e2e] $*" >&2; }
-usage() { sed -n '2,19p' "$0" >&2; exit 2; }
+usage() { sed -n '2,31p' "$0" >&2; exit 2; }
 
 kernel="" impl=espah module="" suite=all filter="" timeout=""
 extra=()
@@ -48,6 +58,10 @@ case $impl in espah|intree) ;; *) say "--impl must be espah or intree"; exit 2 ;
 if [[ $suite != all ]]; then
   for s in ${suite//,/ }; do
     [[ -f $here/guest/e2e-$s.sh ]] || { say "no suite '$s' (scripts/guest/e2e-$s.sh)"; exit 2; }
+    if [[ $s == counters && $impl == intree ]]; then
+      say "the counters suite tests espah's own counters: it has nothing to test with --impl intree"
+      exit 2
+    fi
   done
 fi
 # The debug kernel moves a few Mbit/s: a smaller payload keeps its run short.
@@ -114,13 +128,71 @@ if [[ ,$suite, == *,selftest,* ]]; then
   extra=(--file "$st:/espah/bin/ipsec-selftest" "${extra[@]}")
 fi
 
+logdir=${ESPAH_LOGDIR:-/tmp/espah-logs}
+mkdir -p "$logdir"
+stamp=$kernel-$impl-$(date +%Y%m%d-%H%M%S)-$$
+console=$logdir/$kernel-e2e-all-$stamp.log
+export_dir=$logdir/wire-$stamp
 say "kernel=$kernel impl=$impl suite=$suite${filter:+ filter=$filter}${module:+ module=$module}"
 t0=$(date +%s)
 rc=0
 "$here/run-guest.sh" --kernel "$kernel" "${modargs[@]}" --timeout "$timeout" "${extra[@]}" \
+  --log "$console" --export "$export_dir" \
   "$here/guest/e2e-all.sh" "$impl" "$suite" ${filter:+"$filter"} || rc=$?
 say "kernel=$kernel impl=$impl: exit $rc after $(( $(date +%s) - t0 ))s"
 if [[ -n $peer_pid && $rc != 0 ]]; then
   say "the scapy peer's log (what it decrypted, refused or saw in the clear): $peer_log"
 fi
+
+# ---- the host's checks of every captured frame
+t1=$(date +%s)
+wire_out=$export_dir.tap
+/usr/bin/python3 "$here/wire-check.py" "$export_dir" > "$wire_out" 2>&1 || true
+sed 's/^/  wire> /' "$wire_out" >&2
+say "wire-check: $(grep -c '^\(not \)\?ok ' "$wire_out") host checks in $(( $(date +%s) - t1 ))s (captures: $export_dir)"
+
+# ---- the count: guest (per suite, from the console) + host
+# shellcheck disable=SC2016
+tr -d '\r' < "$console" | awk -v wire="$wire_out" '
+  function add(p, f, s) { P += p; F += f; S += s }
+  /^# e2e-plan / { plan[$3] = $4; host += $5; order[++n] = $3; planned = 1; next }
+  /^# ===== suite e2e-/ { cur = $3; sub(/^e2e-/, "", cur); started[cur] = 1; next }
+  /^# e2e-result / { res[$3] = $4 " " $5 " " $6; next }
+  /^ok / && cur != "" { if ($0 ~ / # SKIP /) sk[cur]++; else ok[cur]++; next }
+  /^not ok / && cur != "" { nok[cur]++; next }
+  END {
+    if (!planned) {
+      print "not ok - the guest printed no plan (it died before e2e-all.sh started its suites?)"
+      F++
+    }
+    for (i = 1; i <= n; i++) {
+      s = order[i]
+      if (s in res) { split(res[s], r, " "); add(r[1], r[2], r[3]); continue }
+      miss = plan[s] - ok[s] - sk[s] - nok[s]; if (miss < 0) miss = 0
+      printf "not ok - suite %s did not finish: %d passed, %d failed, %d skipped, %d of %d planned checks did not run\n", \
+        s, ok[s], nok[s], sk[s], miss, plan[s]
+      add(ok[s], nok[s] + miss, sk[s])
+    }
+    wp = wf = ws = 0
+    while ((getline line < wire) > 0) {
+      if (line ~ /^ok / && line ~ / # SKIP /) ws++
+      else if (line ~ /^ok /) wp++
+      else if (line ~ /^not ok /) wf++
+    }
+    if (wp + wf + ws < host) {
+      printf "not ok - %d of %d planned host checks did not run (nothing exported for them)\n", host - wp - wf - ws, host
+      wf += host - wp - wf - ws
+    } else if (wp + wf + ws > host) {
+      printf "not ok - the host made %d checks, the plans say %d\n", wp + wf + ws, host
+      wf++
+    }
+    printf "# guest: %d passed, %d failed, %d skipped; host: %d passed, %d failed, %d skipped\n", P, F, S, wp, wf, ws
+    add(wp, wf, ws)
+    printf "total: %d passed, %d failed", P, F
+    if (S) printf ", %d skipped", S
+    printf "\n"
+    exit F > 0
+  }' || { (( rc )) || rc=1; }
+# keep the captures only when a host check failed
+if ! grep -q '^not ok ' "$wire_out" 2>/dev/null; then rm -rf "$export_dir"; fi
 exit "$rc"

@@ -21,7 +21,8 @@
 # --export DIR: the guest gets ESPAH_EXPORT=/tmp/espah-export; whatever the
 # script leaves there is written as a tar stream to a raw virtio disk when
 # it ends and unpacked into DIR on the host (captures for the host's
-# decoders).
+# decoders); scripts/guest/export-flush.sh sends it earlier, so that what
+# was sent survives a guest that dies later.
 # Env: ESPAH_CACHE, ESPAH_LOGDIR, ESPAH_QEMU_EXTRA (extra qemu args, word-split),
 #      ESPAH_SANITIZER_ALLOW (extended regex of report lines to ignore).
 set -euo pipefail
@@ -142,7 +143,11 @@ clean=$work/console.txt
 tr -d '\r' < "$logfile" > "$clean"
 if [[ -n $export_dir ]]; then
   mkdir -p "$export_dir"
-  if tar -xf "$work/export.img" -C "$export_dir" 2>/dev/null; then
+  # the archives the guest appended (scripts/guest/export-flush.sh), up to
+  # the last block count it printed
+  blocks=$(sed -n 's/^ESPAH-GUEST-EXPORT-BLOCKS \([0-9][0-9]*\)$/\1/p' "$clean" | tail -n 1)
+  if [[ -n $blocks ]] && head -c $((blocks * 512)) "$work/export.img" |
+     tar -x -i -f - -C "$export_dir" 2>/dev/null; then
     say "guest export unpacked into $export_dir ($(du -sh "$export_dir" | cut -f1))"
   else
     say "the guest exported nothing (see ESPAH-GUEST-EXPORT lines in $logfile)"

@@ -13,9 +13,14 @@
 #     'espah_esp_vectors.input_valid_vector'.
 # The KUnit module is built (W=1, warnings are errors) in build/kunit-KERNEL/kunit/,
 # the guest runs scripts/guest/kunit.sh, the module's KTAP block is cut from
-# the console log and parsed with the kernel's kunit.py.  Prints
-# "N passed, N failed, N skipped" and exits nonzero on any failed or crashed
-# test, a missing KTAP block, or a KASAN/lockdep/kmemleak/WARN report.
+# the console log and parsed with the kernel's kunit.py; if the guest died
+# before printing that block, the module's KTAP document as the kernel
+# printed it live is parsed instead, and kunit.py counts each test it
+# announced but never reported (and each suite of the module's plan that
+# never started) as crashed.  Prints "N passed, N failed, N skipped" where
+# failed includes the crashed tests and kunit.py's errors, and exits
+# nonzero on any of them, a missing KTAP document, or a
+# KASAN/lockdep/kmemleak/WARN report.
 set -euo pipefail
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -83,9 +88,21 @@ tr -d '\r' <"$log" | sed -n '/^ESPAH-KUNIT-KTAP-BEGIN$/,/^ESPAH-KUNIT-KTAP-END$/
 	sed '1d;$d' >"$ktap"
 status=0
 if ! grep -q "^KTAP version" "$ktap"; then
-	say "FAIL: no KTAP block from espah_kunit.ko in $log"
+	# the guest died first: the module's document as the kernel printed it,
+	# from the last "KTAP version 1" followed by a non-empty plan (the
+	# kernel's own boot-time block is "1..0")
+	say "FAIL: no KTAP block from kunit.sh in $log: parsing the kernel's live KTAP output"
+	status=1
+	tr -d '\r' <"$log" | sed -n 's/^\[ *[0-9.]*\] //p' | awk '
+		{ line[NR] = $0 }
+		/^KTAP version 1$/ { cand = NR }
+		/^1\.\.[1-9][0-9]*$/ && cand == NR - 1 { start = cand }
+		END { if (start) for (i = start; i <= NR; i++) print line[i] }' >"$ktap"
+fi
+if ! grep -q "^KTAP version" "$ktap"; then
+	say "FAIL: no KTAP output from espah_kunit.ko in $log"
 	grep -a "ESPAH-KUNIT-ERROR" "$log" >&2 || true
-	echo "0 passed, 0 failed, 0 skipped (no results)"
+	echo "0 passed, 1 failed, 0 skipped (no results)"
 	exit 1
 fi
 parsed=${log%.log}.parsed
@@ -108,5 +125,6 @@ if (( guest_rc )); then
 	status=1
 fi
 say "impl=$impl kernel=$kernel log=$log ktap=$ktap parsed=$parsed"
-echo "$passed passed, $failed failed, $skipped skipped, $crashed crashed (of ${ran:-0}; impl $impl)"
+# crashed tests and kunit.py's errors (missing results) count as failed
+echo "$passed passed, $((failed + crashed + errors)) failed, $skipped skipped ($crashed crashed, $errors errors, of ${ran:-0}; impl $impl)"
 exit $status

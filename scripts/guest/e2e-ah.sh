@@ -18,27 +18,30 @@
 #   a Hop-by-Hop option whose data may change en route, and ESP inside AH
 #   on the same traffic (one policy, two templates).
 # Each: SAs both ways, policies both ways, then ping, a TCP transfer
-# checked by sha256, AH on the wire with an ICV of the right length and
-# the payload readable (AH does not encrypt; with ESP inside: not
-# readable), SA packet counters moved without integrity failures, no
-# /proc/net/xfrm_stat counter rose, and the implementation under test
-# holds the states.
+# checked by sha256, the captures complete, AH on the wire with an ICV of
+# the right length and the payload readable (AH does not encrypt; with ESP
+# inside: not readable), SA packet counters moved without integrity
+# failures, no /proc/net/xfrm_stat counter rose, and the implementation
+# under test holds the states. On the host (scripts/wire-check.py): every
+# captured frame authenticates under its SA (scapy's AH, mutable fields
+# zeroed), ESP inside AH also decrypts, and each TCP stream is the payload.
 
 here=$(cd "$(dirname "$0")" && pwd)
 # 2 x 512 KiB: AH is checked on every packet, a few MiB add time, not cover.
 E2E_PAYLOAD_CHUNKS=${E2E_PAYLOAD_CHUNKS:-2}
 . "$here/lib.sh"
+e2e_plan "$@"
 
 impl=${1:-}
 filter=${2:-}
 [ -n "$impl" ] || { echo "usage: $0 espah|intree [FILTER]"; exit 2; }
 
 e2e_load_impl "$impl"
-if [ "$impl" = intree ]; then
+if [ "$impl" = intree ] && [ "$E2E_PLAN_ONLY" != 1 ]; then
 	modprobe ah4 || die "modprobe ah4 failed"
 	modprobe ah6 || die "modprobe ah6 failed"
 fi
-for m in md5 sha1_generic sha512_generic; do
+[ "$E2E_PLAN_ONLY" = 1 ] || for m in md5 sha1_generic sha512_generic; do
 	modprobe -q "$m" >/dev/null 2>&1 || true
 done
 
@@ -174,7 +177,11 @@ ah_icv_check() {
 run_case() {
 	name=$1 fam=$2 ifam=$3 mode=$4 xf=$5 extra=$6
 	case "$name" in *"$filter"*) ;; *) return 0 ;; esac
-	e2e_case_begin "$name" ah_diag
+	streams=$E2E_PORT
+	case "$extra" in ipopts|hbh) streams="5001 $E2E_PORT_OPTS" ;; esac
+	# 9 checks, 2 more with options; on the host 1 + one per TCP stream
+	set -- $streams
+	e2e_case_begin "$name" ah_diag $((7 + 2 * $#)) $((1 + $#)) || return 0
 
 	outer_addrs "$fam"
 	if [ "$fam" = 4 ]; then
@@ -265,6 +272,10 @@ run_case() {
 
 	e2e_cap_stop ns1 veth1 "$CAP1"
 	e2e_cap_stop ns2 veth2 "$CAP2"
+	e2e_cap_check "$name"
+	srv=""
+	for p in $streams; do srv="$srv $a2,$p"; done
+	e2e_wire_export "$name" "$srv" "$CAP1" "$CAP2"
 
 	# on the wire
 	n_ah1=$(ah_wire_text "$CAP1" "$ah_f")

@@ -12,11 +12,13 @@
 # Cases (NAME = MODE-INNERinOUTER-TRANSFORM):
 #   tunnel 4in6 and 6in4 x ESP GCM-128, ESP CBC+HMAC-SHA-256, AH HMAC-SHA-256
 #   beet 4in4, 6in6, 4in6, 6in4 x ESP GCM-128, ESP CBC+HMAC-SHA-256
-# each: ping, a 4 MiB TCP transfer checked by sha256, ESP/AH of the outer
-# family on the wire both ways, no bare inner-family TCP/ICMP on the wire,
-# the payload marker not on the wire (ESP), SA counters, no xfrm_stat
-# counter rose, no espah drop counter rose, the implementation holds the
-# states.
+# each: ping, a 4 MiB TCP transfer checked by sha256, the captures
+# complete, ESP/AH of the outer family on the wire both ways, no bare
+# inner-family TCP/ICMP on the wire, the payload marker not on the wire
+# (ESP), SA counters, no xfrm_stat counter rose, no espah drop counter
+# rose, the implementation holds the states; on the host
+# (scripts/wire-check.py), every captured frame authenticates (and
+# decrypts) under its SA and the TCP stream is the payload.
 # Then "repro": issue 9's reproduction as filed (BEET, IPv6 outer, IPv4
 # inner, one key both ways), which crashed espah: 3 of 3 pings. And
 # "beet-options": UDP with IPv4 options (they travel in BEET's pseudo
@@ -26,6 +28,7 @@
 
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
+e2e_plan "$@"
 
 impl=${1:-}
 filter=${2:-}
@@ -132,7 +135,8 @@ run_case() {
 	proto=$(xf_proto "$xf")
 	name="$mode-${inner}in$outer-$xf"
 	case "$name" in *"$filter"*) ;; *) return 0 ;; esac
-	e2e_case_begin "$name" xf_diag
+	# 9 checks, and the marker one for ESP
+	e2e_case_begin "$name" xf_diag $((9 + $([ "$proto" = esp ] && echo 1 || echo 0))) 2 || return 0
 
 	xf_topology "$inner" "$outer"
 	# the state lookup takes a state whose selector is of the inner family
@@ -162,6 +166,8 @@ run_case() {
 
 	e2e_cap_stop ns1 veth1 "$CAP1"
 	e2e_cap_stop ns2 veth2 "$CAP2"
+	e2e_cap_check "$name"
+	e2e_wire_export "$name" "$i2,$E2E_PORT" "$CAP1" "$CAP2"
 	xf_wire_checks "$name" "$outer" "$proto"
 	e2e_counters_check "$name" "ns1 $o1 $o2 0x1001 $proto" "ns1 $o2 $o1 0x2002 $proto" \
 		"ns2 $o1 $o2 0x1001 $proto" "ns2 $o2 $o1 0x2002 $proto"
@@ -175,7 +181,7 @@ run_case() {
 run_repro() {
 	name=repro-beet-4in6
 	case "$name" in *"$filter"*) ;; *) return 0 ;; esac
-	e2e_case_begin "$name" xf_diag
+	e2e_case_begin "$name" xf_diag 4 1 || return 0
 	K=0x0123456789abcdef0123456789abcdef01234567
 	e2e_ns_add ns1 ns2
 	e2e_veth ns1 veth1 ns2 veth2
@@ -201,6 +207,8 @@ run_repro() {
 	e2e_cap_start ns1 veth1 "$CAP1" out
 	t_check "$name: ping 3/3" e2e_ping ns1 10.0.0.2 3
 	e2e_cap_stop ns1 veth1 "$CAP1"
+	e2e_cap_check "$name"
+	e2e_wire_export "$name" - "$CAP1"
 	_n=$(e2e_pcap_count 'ip6 proto 50' "$CAP1")
 	if [ "$_n" -ge 3 ]; then t_ok "$name: ESP over IPv6 on the wire ($_n pkts)"
 	else t_fail "$name: ESP over IPv6 on the wire" "$_n packets, want >= 3"; fi
@@ -213,7 +221,7 @@ run_options() {
 	outer=$1
 	name=beet-options-4in$outer
 	case "$name" in *"$filter"*) ;; *) return 0 ;; esac
-	e2e_case_begin "$name" xf_diag
+	e2e_case_begin "$name" xf_diag 5 || return 0
 	xf_topology 4 "$outer"
 	for n in ns1 ns2; do
 		xf_sa "$n" "$o1" "$o2" 0x1001 1 beet gcm128 1 "$i1/$il" "$i2/$il"
@@ -233,6 +241,7 @@ run_options() {
 	ns ns1 "$sender" "$i2" 9999 3 >/dev/null 2>&1
 	sleep 1
 	e2e_cap_stop ns2 veth2 "$CAP2"
+	e2e_cap_check "$name"
 	_got=$(grep -o espah "$rx" 2>/dev/null | wc -l)
 	if [ "$_got" -eq 3 ]; then t_ok "$name: 3 datagrams with options delivered"
 	else t_fail "$name: 3 datagrams with options delivered" "$_got delivered"; fi

@@ -15,13 +15,17 @@
 #
 # For v4|v6 x transport|tunnel x gcm128|cbc-sha256: SAs both ways, policies
 # (dir out on the sender, dir in on the receiver, both directions), then:
-#   ping, a ~4 MiB TCP transfer checked by sha256, ESP on the wire, no
-#   plaintext TCP/ICMP and no payload marker on the wire, SA packet counters
-#   moved, no /proc/net/xfrm_stat counter rose, the implementation under
-#   test holds the states.
+#   ping, a ~4 MiB TCP transfer checked by sha256, both captures complete,
+#   ESP on the wire, no plaintext TCP/ICMP and no payload marker on the
+#   wire, SA packet counters moved, no /proc/net/xfrm_stat counter rose,
+#   the implementation under test holds the states; with
+#   E2E_ASYNC_CHECK=1 (e2e-async.sh), each SA holds a cryptd transform.
+# On the host (scripts/wire-check.py): every captured frame authenticates
+# and decrypts under its SA, and the decrypted TCP stream is the payload.
 
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
+e2e_plan "$@"
 
 impl=${1:-}
 filter=${2:-}
@@ -44,7 +48,7 @@ run_case() {
 	fam=$1 mode=$2 xf=$3
 	name="v$fam-$mode-$xf"
 	case "$name" in *"$filter"*) ;; *) return 0 ;; esac
-	e2e_case_begin "$name" esp_diag
+	e2e_case_begin "$name" esp_diag $((9 + ${E2E_ASYNC_CHECK:-0})) 2 || return 0
 
 	if [ "$fam" = 4 ]; then
 		o1=10.11.0.1 o2=10.11.0.2 plen=24 i1=10.99.0.1 i2=10.99.0.2 hl=32
@@ -69,6 +73,7 @@ run_case() {
 		a1=$o1 a2=$o2
 	fi
 
+	[ "${E2E_ASYNC_CHECK:-0}" = 1 ] && e2e_crypto_snap "$E2E_TMP/crypto.before"
 	# SAs: 1->2 spi 0x1001 key set 1, 2->1 spi 0x2002 key set 2, in both netns
 	for n in ns1 ns2; do
 		e2e_sa "$n" "$o1" "$o2" 0x1001 1 "$mode" "$xf" 1
@@ -103,6 +108,8 @@ run_case() {
 
 	e2e_cap_stop ns1 veth1 "$CAP1"
 	e2e_cap_stop ns2 veth2 "$CAP2"
+	e2e_cap_check "$name"
+	e2e_wire_export "$name" "$a2,$E2E_PORT" "$CAP1" "$CAP2"
 
 	# (c) on the wire
 	n_esp1=$(e2e_pcap_count "$esp_f" "$CAP1")
@@ -127,6 +134,7 @@ run_case() {
 
 	# (f) the implementation under test holds the states
 	e2e_check_impl_in_use "$name: states bound to $E2E_IMPL" "$fam"
+	[ "${E2E_ASYNC_CHECK:-0}" = 1 ] && e2e_check_sa_crypto "$name" "$E2E_TMP/crypto.before" 4 async
 
 	e2e_cleanup_all
 }

@@ -36,6 +36,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 E2E_TMP=${E2E_TMP:-/tmp/espah-e2e-transforms}
 E2E_PAYLOAD_CHUNKS=${E2E_PAYLOAD_CHUNKS:-2}     # ~1 MiB
 . "$here/lib.sh"
+e2e_plan "$@"
 
 impl=${1:-}
 filter=${2:-}
@@ -44,7 +45,7 @@ filter=${2:-}
 e2e_load_impl "$impl"
 e2e_make_payload
 ALGBIND=$(e2e_helper_bin algbind)
-[ -n "$ALGBIND" ] || log "no algbind helper: transforms the kernel lacks will fail instead of being skipped"
+[ -n "$ALGBIND" ] || [ "$E2E_PLAN_ONLY" = 1 ] || log "no algbind helper: transforms the kernel lacks will fail instead of being skipped"
 
 CAP1=$E2E_TMP/xf-ns1-out.pcap
 CAP2=$E2E_TMP/xf-ns2-out.pcap
@@ -169,7 +170,7 @@ run_case() {
 	fam=$1 mode=$2 xf=$3
 	name="v$fam-$mode-$xf"
 	case "$name" in *"$filter"*) ;; *) return 0 ;; esac
-	e2e_case_begin "$name" xf_diag
+	e2e_case_begin "$name" xf_diag 10 2 || return 0
 	xf_def "$xf" || { t_fail "$name" "unknown transform"; return 0; }
 
 	if [ "$fam" = 4 ]; then
@@ -203,7 +204,7 @@ run_case() {
 		   ! sa_add "$n" "$o2" "$o1" 0x2002 2 "$mode" "$xf_words2"; then
 			err=$(echo "$E2E_SA_ERR" | tail -n 1)
 			if miss=$(xf_missing); then
-				t_skip "$name" "the kernel lacks $miss (ip xfrm state add: $err)"
+				e2e_case_skip "$name" "the kernel lacks $miss (ip xfrm state add: $err)"
 			else
 				t_fail "$name: ip xfrm state add" "refused although the kernel provides ${xf_probe:-it}: $err"
 			fi
@@ -237,6 +238,8 @@ run_case() {
 	fi
 	e2e_cap_stop ns1 veth1 "$CAP1"
 	e2e_cap_stop ns2 veth2 "$CAP2"
+	e2e_cap_check "$name"
+	e2e_wire_export "$name" "$a2,$E2E_PORT" "$CAP1" "$CAP2"
 
 	# exact ESP size of the echo packets: the first three of each SA
 	padded=$(( (inner + 2 + xf_align - 1) / xf_align * xf_align ))
@@ -302,7 +305,7 @@ miss_diag() {
 run_missing() {
 	name=missing-alg
 	case "$name" in *"$filter"*) ;; *) return 0 ;; esac
-	e2e_case_begin "$name" miss_diag
+	e2e_case_begin "$name" miss_diag 3 || return 0
 	e2e_ns_add ns1
 	e2e_setup_check "$name" || return 0
 
@@ -333,13 +336,13 @@ run_missing() {
 	# (echainiv(authenc(...))) cannot be loaded: refused by the ESP
 	# implementation itself, so the message is the implementation's
 	if grep -q '/echainiv\.ko' "/lib/modules/$(uname -r)/modules.builtin" 2>/dev/null; then
-		t_skip "$name: SA whose IV generator cannot be loaded" "echainiv is built into this kernel"
+		e2e_case_skip "$name: SA whose IV generator cannot be loaded" "echainiv is built into this kernel"
 		e2e_cleanup_all
 		return 0
 	fi
 	e2e_mod_loaded echainiv && rmmod echainiv 2>/dev/null
 	if e2e_mod_loaded echainiv; then
-		t_skip "$name: SA whose IV generator cannot be loaded" "echainiv is loaded and in use"
+		e2e_case_skip "$name: SA whose IV generator cannot be loaded" "echainiv is loaded and in use"
 		e2e_cleanup_all
 		return 0
 	fi
