@@ -133,6 +133,19 @@ e2e_load_helpers() {
 	done
 }
 
+# e2e_mod_wait_unused MODULE SECS: until nothing holds MODULE (a flush
+# leaves the states to a worker that frees them, and drops their module
+# references, later); false if still in use after SECS. An unloaded
+# module is unused.
+e2e_mod_wait_unused() {
+	_wi=0
+	while e2e_mod_loaded "$1" && [ "$(e2e_mod_refcnt "$1")" != 0 ]; do
+		[ "$_wi" -ge $(($2 * 5)) ] && return 1
+		sleep 0.2
+		_wi=$((_wi + 1))
+	done
+}
+
 # e2e_load_impl espah|intree
 e2e_load_impl() {
 	E2E_IMPL=$1
