@@ -44,9 +44,6 @@
 #include "espah.h"
 #include "espah_kunit_util.h"
 
-/* module/stats.c; found with symbol_get() so the suites load without espah */
-u64 espah_drop_count(const struct xfrm_state *x, enum espah_drop why);
-
 #define FAULTS_SPI		0x4641
 #define FAULTS_PAYLOAD		200
 #define FAULTS_HEADROOM		256
@@ -141,26 +138,13 @@ static struct aead_alg faults_aead_alg = {
 
 /* ------------------------------------------------------------ SAs, packets */
 
-static u64 faults_drops(struct kunit *test, struct xfrm_state *x,
-			enum espah_drop why)
-{
-	u64 (*count)(const struct xfrm_state *x, enum espah_drop why);
-	u64 n;
-
-	count = symbol_get(espah_drop_count);
-	KUNIT_ASSERT_NOT_NULL_MSG(test, count, "espah is under test but exports no espah_drop_count");
-	n = count(x, why);
-	symbol_put(espah_drop_count);
-	return n;
-}
-
 static void faults_drops_all(struct kunit *test, struct xfrm_state *x,
 			     u64 *out)
 {
 	int i;
 
 	for (i = 0; i < ESPAH_DROP_MAX; i++)
-		out[i] = faults_drops(test, x, i);
+		out[i] = espah_kunit_drop_count(test, x, i);
 }
 
 static int faults_attach_failing(struct xfrm_state *x)
@@ -523,8 +507,8 @@ static void faults_rx_crypto_error_sync(struct kunit *test)
 	ret = espah_kunit_input(test, x, skb);
 	kfree_skb(skb);
 	KUNIT_EXPECT_EQ(test, ret, -EIO);
-	KUNIT_EXPECT_EQ(test, faults_drops(test, x, ESPAH_RX_CRYPTO), 1);
-	KUNIT_EXPECT_EQ(test, faults_drops(test, x, ESPAH_RX_ICV), 0);
+	KUNIT_EXPECT_EQ(test, espah_kunit_drop_count(test, x, ESPAH_RX_CRYPTO), 1);
+	KUNIT_EXPECT_EQ(test, espah_kunit_drop_count(test, x, ESPAH_RX_ICV), 0);
 }
 
 /*
@@ -554,8 +538,8 @@ static void faults_rx_crypto_error_async(struct kunit *test)
 	KUNIT_ASSERT_TRUE_MSG(test,
 			      wait_for_completion_timeout(&faults_aead_done, 10 * HZ),
 			      "the asynchronous completion never ran");
-	KUNIT_EXPECT_EQ(test, faults_drops(test, x, ESPAH_RX_CRYPTO), 1);
-	KUNIT_EXPECT_EQ(test, faults_drops(test, x, ESPAH_RX_ICV), 0);
+	KUNIT_EXPECT_EQ(test, espah_kunit_drop_count(test, x, ESPAH_RX_CRYPTO), 1);
+	KUNIT_EXPECT_EQ(test, espah_kunit_drop_count(test, x, ESPAH_RX_ICV), 0);
 }
 
 static void faults_tx_crypto_error_sync(struct kunit *test)
@@ -571,7 +555,7 @@ static void faults_tx_crypto_error_sync(struct kunit *test)
 	ret = x->type->output(x, skb);
 	kfree_skb(skb);
 	KUNIT_EXPECT_EQ(test, ret, -EIO);
-	KUNIT_EXPECT_EQ(test, faults_drops(test, x, ESPAH_TX_CRYPTO), 1);
+	KUNIT_EXPECT_EQ(test, espah_kunit_drop_count(test, x, ESPAH_TX_CRYPTO), 1);
 }
 
 static int faults_suite_init(struct kunit_suite *suite)
