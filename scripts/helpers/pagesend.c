@@ -13,6 +13,9 @@
  *	shared, as a NIC's or GRO's page fragments are not)
  *   pagesend tcp splice|sendfile FILE 4|6 DST DPORT
  *	the whole file over one TCP connection
+ *   pagesend udp1 4|6 DST DPORT FAILNTH
+ *	one datagram "fail-nth N", from an unconnected socket, with the Nth
+ *	allocation of the sendto() failing (failnth.h); prints the result
  *   pagesend zc udp|tcp 4|6 DST DPORT COUNT SIZE REFOUT
  *	COUNT sends of SIZE bytes with MSG_ZEROCOPY, each from its own part
  *	of one buffer of marker lines (written to REFOUT first); waits for
@@ -36,6 +39,8 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "failnth.h"
 
 #ifndef UDP_SEGMENT
 #define UDP_SEGMENT 103
@@ -238,6 +243,27 @@ static int cmd_tcp(char **argv)
 	return off == st.st_size ? 0 : 1;
 }
 
+static int cmd_udp1(char **argv)
+{
+	char msg[64];
+	int sock, fd, injected, err;
+	struct peer p;
+	ssize_t n;
+
+	if (peer_addr(&p, argv[2], argv[3], argv[4]))
+		return 2;
+	sock = socket(p.ss.ss_family, SOCK_DGRAM, 0);
+	if (sock < 0)
+		return 1;
+	snprintf(msg, sizeof(msg), "fail-nth %s\n", argv[5]);
+	fd = failnth_arm(argv[5]);
+	n = sendto(sock, msg, strlen(msg), 0, (struct sockaddr *)&p.ss, p.len);
+	err = n < 0 ? errno : 0;
+	injected = failnth_disarm(fd);
+	printf("udp1 n=%s rc=%d injected=%d\n", argv[5], -err, injected);
+	return 0;
+}
+
 static void fill_markers(char *buf, size_t len)
 {
 	size_t off = 0;
@@ -350,10 +376,13 @@ int main(int argc, char **argv)
 		return cmd_tcp(argv);
 	if (argc == 9 && !strcmp(argv[1], "zc"))
 		return cmd_zc(argv);
+	if (argc == 6 && !strcmp(argv[1], "udp1"))
+		return cmd_udp1(argv);
 	fprintf(stderr,
 		"usage: %s udp splice|sendfile|paged FILE 4|6 DST DPORT SPORT COUNT LEN [UID]\n"
 		"       %s tcp splice|sendfile FILE 4|6 DST DPORT\n"
+		"       %s udp1 4|6 DST DPORT FAILNTH\n"
 		"       %s zc udp|tcp 4|6 DST DPORT COUNT SIZE REFOUT\n",
-		argv[0], argv[0], argv[0]);
+		argv[0], argv[0], argv[0], argv[0]);
 	return 2;
 }

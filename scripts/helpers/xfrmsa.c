@@ -32,6 +32,8 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "failnth.h"
+
 #ifndef NETLINK_EXT_ACK
 #define NETLINK_EXT_ACK 11
 #endif
@@ -292,31 +294,6 @@ static const char *extack_msg(struct nlmsghdr *h, int len)
 	return "";
 }
 
-/* Arms /proc/thread-self/fail-nth; returns its fd, or -1. */
-static int arm_fail_nth(const char *n)
-{
-	int fd = open("/proc/thread-self/fail-nth", O_RDWR);
-
-	if (fd < 0 || write(fd, n, strlen(n)) != (ssize_t)strlen(n)) {
-		perror("xfrmsa: fail-nth");
-		exit(2);
-	}
-	return fd;
-}
-
-/* Disarms it; whether the fault was injected. */
-static int disarm_fail_nth(int fd)
-{
-	char buf[16] = "";
-
-	if (pread(fd, buf, sizeof(buf) - 1, 0) < 0)
-		return -1;
-	if (pwrite(fd, "0", 1, 0) != 1)
-		return -1;
-	close(fd);
-	return atoi(buf) == 0;
-}
-
 static int talk(int fd, struct req *r, const char *fail_nth)
 {
 	struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
@@ -327,12 +304,12 @@ static int talk(int fd, struct req *r, const char *fail_nth)
 	ssize_t s;
 
 	if (fail_nth)
-		failfd = arm_fail_nth(fail_nth);
+		failfd = failnth_arm(fail_nth);
 	s = sendto(fd, r, r->n.nlmsg_len, 0, (struct sockaddr *)&kernel,
 		   sizeof(kernel));
 	err = errno;
 	if (fail_nth)
-		injected = disarm_fail_nth(failfd);
+		injected = failnth_disarm(failfd);
 	if (s < 0) {
 		err = -err;
 		goto out;
