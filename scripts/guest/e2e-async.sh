@@ -13,32 +13,12 @@ here=$(cd "$(dirname "$0")" && pwd)
 impl=${1:-espah}
 samples=/tmp/cryptd-refcnt
 
-# cryptd only wraps synchronous transforms, and the AES-NI ones are
-# asynchronous (simd) and outrank a cryptd of the generic code: keep them
-# out so that cryptd(generic) is the best the SAs can get.
-mkdir -p /etc/modprobe.d
-for m in aesni_intel ghash_clmulni_intel; do
-	echo "install $m /bin/false" >>/etc/modprobe.d/espah-async.conf
-	rmmod "$m" 2>/dev/null
-done
-for m in af_alg algif_aead cryptd seqiv echainiv gcm ghash_generic aes_generic \
-	 ctr authenc cbc hmac sha256_generic; do
-	modprobe -q "$m" 2>/dev/null
-done
-# The bind itself may fail (AF_ALG will not hand out the instance), but
-# the template instance it made stays registered: that is what counts.
-for alg in 'cryptd(seqiv(rfc4106(gcm(aes))))' \
-	   'cryptd(echainiv(authenc(hmac(sha256),cbc(aes))))'; do
-	algbind aead "$alg" 2>/dev/null
-	inner=${alg#cryptd(}
-	if ! awk -v want="${inner%)}" '/^name/ { n = $3 }
-	     /^driver/ && $3 ~ /^cryptd\(/ && n == want { found = 1 }
-	     END { exit !found }' /proc/crypto; then
-		echo "not ok 1 - instantiate $alg # no cryptd instance in /proc/crypto"
-		echo "0 passed, 1 failed"
-		exit 1
-	fi
-done
+. "$here/lib.sh"
+if ! _why=$(e2e_async_crypto); then
+	echo "not ok 1 - instantiate the cryptd transforms # $_why"
+	echo "0 passed, 1 failed"
+	exit 1
+fi
 
 # Highest refcnt seen on any cryptd AEAD while the suite runs: each SA's
 # transform holds one.

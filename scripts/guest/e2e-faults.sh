@@ -248,28 +248,32 @@ fi_sum_drops() {
 
 fi_stat() { ns "$1" cat /proc/net/xfrm_stat | awk -v n="$2" '$1 == n { print $2 }'; }
 
+# fi_dp_counts NS: "espah-rx espah-tx core-in core-out" drop counts of NS
+fi_dp_counts() {
+	echo "$(fi_sum_drops "$1" rx) $(fi_sum_drops "$1" tx)" \
+		"$(fi_stat "$1" XfrmInStateProtoError) $(fi_stat "$1" XfrmOutStateProtoError)"
+}
+
 # fi_datapath PHASE ATTR: traffic both ways while ATTR fails at random
 fi_datapath() {
-	name="datapath-$1"
+	phase=$1 attr=$2
+	name="datapath-$phase"
 	fi_wanted "$name" || return 0
 	e2e_case_begin "$name" fi_dp_diag
 	fi_dp_setup
 	e2e_setup_check "$name" || return 0
 	e2e_ping da 10.72.0.2 2 >/dev/null
-	for n in da db; do
-		eval "rx0_$n=\$(fi_sum_drops $n rx) tx0_$n=\$(fi_sum_drops $n tx)"
-		eval "in0_$n=\$(fi_stat $n XfrmInStateProtoError) out0_$n=\$(fi_stat $n XfrmOutStateProtoError)"
-	done
-	log "$name: $FI_PINGS 2000-byte pings each way while $2 fails 10% of GFP_ATOMIC allocations"
+	for n in da db; do fi_dp_counts "$n" >"$E2E_TMP/fi-dp-$n.0"; done
+	log "$name: $FI_PINGS 2000-byte pings each way while $attr fails 10% of GFP_ATOMIC allocations"
 	# 2000 bytes: fragments, reassembly, copies of page size and more
 	"$IP" netns exec da ping -q -s 2000 -c "$FI_PINGS" -i 0.02 -W 1 10.72.0.2 >/dev/null 2>&1 &
 	p1=$!
 	"$IP" netns exec db ping -q -s 2000 -c "$FI_PINGS" -i 0.02 -W 1 10.72.0.1 >/dev/null 2>&1 &
 	p2=$!
-	if [ "$2" = fail_page_alloc ]; then fi_set "$2" min-order=0; fi
-	fi_set "$2" task-filter=N ignore-gfp-wait=Y space=0 interval=1 verbose=0 times=1000000 probability=10
+	if [ "$attr" = fail_page_alloc ]; then fi_set "$attr" min-order=0; fi
+	fi_set "$attr" task-filter=N ignore-gfp-wait=Y space=0 interval=1 verbose=0 times=1000000 probability=10
 	wait "$p1" "$p2"
-	injected=$((1000000 - $(cat "$DBG/$2/times")))
+	injected=$((1000000 - $(cat "$DBG/$attr/times")))
 	fi_off
 	fi_set fail_page_alloc min-order=1
 	sleep 1
@@ -281,18 +285,16 @@ fi_datapath() {
 	fi
 	drops="" mismatch="" sum_rx=0 sum_tx=0
 	for n in da db; do
-		eval "_rx0=\$rx0_$n _tx0=\$tx0_$n _in0=\$in0_$n _out0=\$out0_$n"
-		_rx=$(($(fi_sum_drops "$n" rx) - _rx0))
-		_tx=$(($(fi_sum_drops "$n" tx) - _tx0))
-		_in=$(($(fi_stat "$n" XfrmInStateProtoError) - _in0))
-		_out=$(($(fi_stat "$n" XfrmOutStateProtoError) - _out0))
+		# shellcheck disable=SC2046  # four numbers
+		set -- $(fi_dp_counts "$n") $(cat "$E2E_TMP/fi-dp-$n.0")
+		_rx=$(($1 - $5)) _tx=$(($2 - $6)) _in=$(($3 - $7)) _out=$(($4 - $8))
 		drops="$drops $n: rx $_rx tx $_tx (core: in $_in out $_out);"
 		[ "$_rx" = "$_in" ] && [ "$_tx" = "$_out" ] || mismatch="$mismatch $n"
 		sum_rx=$((sum_rx + _rx)) sum_tx=$((sum_tx + _tx))
 	done
 	echo "$name injected=$injected espah_rx=$sum_rx espah_tx=$sum_tx" >>"$E2E_TMP/fi-figures"
 	log "$name: espah drops:$drops"
-	if [ "$1" = slab ]; then
+	if [ "$phase" = slab ]; then
 		if [ "$sum_rx" -gt 0 ] && [ "$sum_tx" -gt 0 ]; then
 			t_ok "$name: espah counted its memory failures (rx $sum_rx, tx $sum_tx)"
 		else

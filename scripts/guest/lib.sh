@@ -215,6 +215,46 @@ e2e_check_impl_in_use() {
 	fi
 }
 
+# e2e_async_crypto: make the SAs created from now on get asynchronous
+# crypto: cryptd(...) wrappers of the GCM and CBC+HMAC-SHA-256 transforms,
+# registered through AF_ALG (helper algbind), outrank the synchronous ones.
+# cryptd only wraps synchronous transforms, and the AES-NI ones are
+# asynchronous (simd) and outrank a cryptd of the generic code: they are
+# kept out, so that cryptd(generic) is the best the SAs can get. For the
+# rest of the boot. Fails (with the reason on stdout) if no cryptd
+# instance appeared.
+e2e_async_crypto() {
+	mkdir -p /etc/modprobe.d
+	for _m in aesni_intel ghash_clmulni_intel; do
+		echo "install $_m /bin/false" >>/etc/modprobe.d/espah-async.conf
+		rmmod "$_m" 2>/dev/null
+	done
+	for _m in af_alg algif_aead cryptd seqiv echainiv gcm ghash_generic aes_generic \
+		 ctr authenc cbc hmac sha256_generic; do
+		modprobe -q "$_m" 2>/dev/null
+	done
+	# The bind itself may fail (AF_ALG will not hand out the instance), but
+	# the template instance it made stays registered: that is what counts.
+	for _alg in 'cryptd(seqiv(rfc4106(gcm(aes))))' \
+		    'cryptd(echainiv(authenc(hmac(sha256),cbc(aes))))'; do
+		algbind aead "$_alg" 2>/dev/null
+		_inner=${_alg#cryptd(}
+		if ! awk -v want="${_inner%)}" '/^name/ { n = $3 }
+		     /^driver/ && $3 ~ /^cryptd\(/ && n == want { found = 1 }
+		     END { exit !found }' /proc/crypto; then
+			echo "no cryptd instance of $_alg in /proc/crypto"
+			return 1
+		fi
+	done
+}
+
+# e2e_cryptd_refs: the highest reference count of any cryptd AEAD now (each
+# SA's transform holds one)
+e2e_cryptd_refs() {
+	awk '/^driver/ { d = $3 } /^refcnt/ && d ~ /^cryptd\(/ && $3 > m { m = $3 }
+	     END { print m + 0 }' /proc/crypto
+}
+
 # ---------------------------------------------------------------- netns
 
 ns() { _n=$1; shift; "$IP" netns exec "$_n" "$@"; }
