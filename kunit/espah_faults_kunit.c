@@ -494,21 +494,32 @@ static struct sk_buff *faults_failing_rx_skb(struct kunit *test,
 	return espah_kunit_rx_skb(test, x, pkt, 20, sizeof(pkt) - 20, 1, 0);
 }
 
+/* An SA of the failing AEAD, which fails now synchronously or not. */
+static struct xfrm_state *faults_failing_state(struct kunit *test, bool async)
+{
+	faults_need_espah(test);
+	WRITE_ONCE(faults_aead_async, async);
+	reinit_completion(&faults_aead_done);
+	return faults_state(test, FAULTS_FAILING, faults_a, faults_b);
+}
+
+/* The one drop a crypto failure makes: @why, and no ICV mismatch. */
+static void faults_expect_crypto_drop(struct kunit *test, struct xfrm_state *x,
+				      enum espah_drop why)
+{
+	KUNIT_EXPECT_EQ(test, espah_kunit_drop_count(test, x, why), 1);
+	KUNIT_EXPECT_EQ(test, espah_kunit_drop_count(test, x, ESPAH_RX_ICV), 0);
+}
+
 static void faults_rx_crypto_error_sync(struct kunit *test)
 {
-	struct xfrm_state *x;
-	struct sk_buff *skb;
-	int ret;
+	struct xfrm_state *x = faults_failing_state(test, false);
+	struct sk_buff *skb = faults_failing_rx_skb(test, x);
+	int ret = espah_kunit_input(test, x, skb);
 
-	faults_need_espah(test);
-	WRITE_ONCE(faults_aead_async, false);
-	x = faults_state(test, FAULTS_FAILING, faults_a, faults_b);
-	skb = faults_failing_rx_skb(test, x);
-	ret = espah_kunit_input(test, x, skb);
 	kfree_skb(skb);
 	KUNIT_EXPECT_EQ(test, ret, -EIO);
-	KUNIT_EXPECT_EQ(test, espah_kunit_drop_count(test, x, ESPAH_RX_CRYPTO), 1);
-	KUNIT_EXPECT_EQ(test, espah_kunit_drop_count(test, x, ESPAH_RX_ICV), 0);
+	faults_expect_crypto_drop(test, x, ESPAH_RX_CRYPTO);
 }
 
 /*
@@ -518,15 +529,10 @@ static void faults_rx_crypto_error_sync(struct kunit *test)
  */
 static void faults_rx_crypto_error_async(struct kunit *test)
 {
-	struct xfrm_state *x;
-	struct sk_buff *skb;
+	struct xfrm_state *x = faults_failing_state(test, true);
+	struct sk_buff *skb = faults_failing_rx_skb(test, x);
 	int ret;
 
-	faults_need_espah(test);
-	WRITE_ONCE(faults_aead_async, true);
-	reinit_completion(&faults_aead_done);
-	x = faults_state(test, FAULTS_FAILING, faults_a, faults_b);
-	skb = faults_failing_rx_skb(test, x);
 	dev_hold(skb->dev);
 	ret = x->type->input(x, skb);
 	if (ret != -EINPROGRESS) {
@@ -538,24 +544,18 @@ static void faults_rx_crypto_error_async(struct kunit *test)
 	KUNIT_ASSERT_TRUE_MSG(test,
 			      wait_for_completion_timeout(&faults_aead_done, 10 * HZ),
 			      "the asynchronous completion never ran");
-	KUNIT_EXPECT_EQ(test, espah_kunit_drop_count(test, x, ESPAH_RX_CRYPTO), 1);
-	KUNIT_EXPECT_EQ(test, espah_kunit_drop_count(test, x, ESPAH_RX_ICV), 0);
+	faults_expect_crypto_drop(test, x, ESPAH_RX_CRYPTO);
 }
 
 static void faults_tx_crypto_error_sync(struct kunit *test)
 {
-	struct xfrm_state *x;
-	struct sk_buff *skb;
-	int ret;
+	struct xfrm_state *x = faults_failing_state(test, false);
+	struct sk_buff *skb = faults_tx_skb(test, x, false);
+	int ret = x->type->output(x, skb);
 
-	faults_need_espah(test);
-	WRITE_ONCE(faults_aead_async, false);
-	x = faults_state(test, FAULTS_FAILING, faults_a, faults_b);
-	skb = faults_tx_skb(test, x, false);
-	ret = x->type->output(x, skb);
 	kfree_skb(skb);
 	KUNIT_EXPECT_EQ(test, ret, -EIO);
-	KUNIT_EXPECT_EQ(test, espah_kunit_drop_count(test, x, ESPAH_TX_CRYPTO), 1);
+	faults_expect_crypto_drop(test, x, ESPAH_TX_CRYPTO);
 }
 
 static int faults_suite_init(struct kunit_suite *suite)

@@ -64,20 +64,7 @@ ch_sa_diag() {
 	head -n 5 "$E2E_TMP"/churn-*.err 2>/dev/null
 }
 
-ch_sa_setup() {
-	e2e_ns_add ca cb
-	e2e_veth ca ca0 cb cb0
-	e2e_addr ca ca0 10.81.0.1/24
-	e2e_addr cb cb0 10.81.0.2/24
-	for n in ca cb; do
-		e2e_sa "$n" 10.81.0.1 10.81.0.2 0x1001 1 transport gcm128 1
-		e2e_sa "$n" 10.81.0.2 10.81.0.1 0x2002 2 transport gcm128 2
-	done
-	e2e_pol ca out 10.81.0.1/32 10.81.0.2/32 10.81.0.1 10.81.0.2 1 transport
-	e2e_pol ca in 10.81.0.2/32 10.81.0.1/32 10.81.0.2 10.81.0.1 2 transport
-	e2e_pol cb out 10.81.0.2/32 10.81.0.1/32 10.81.0.2 10.81.0.1 2 transport
-	e2e_pol cb in 10.81.0.1/32 10.81.0.2/32 10.81.0.1 10.81.0.2 1 transport
-}
+ch_sa_setup() { e2e_transport_pair ca cb 10.81.0.1 10.81.0.2 gcm128 0x1001 0x2002; }
 
 # ch_batch FILE: the cycles as "ip -batch" lines (the same for ca and cb)
 ch_batch() {

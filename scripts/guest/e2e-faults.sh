@@ -224,20 +224,7 @@ fi_setup_sweep() {
 
 fi_dp_diag() { e2e_diag_ns da db; ns da cat /proc/net/espah 2>&1; ns db cat /proc/net/espah 2>&1; }
 
-fi_dp_setup() {
-	e2e_ns_add da db
-	e2e_veth da da0 db db0
-	e2e_addr da da0 10.72.0.1/24
-	e2e_addr db db0 10.72.0.2/24
-	for n in da db; do
-		e2e_sa "$n" 10.72.0.1 10.72.0.2 0x7201 1 transport gcm128 1
-		e2e_sa "$n" 10.72.0.2 10.72.0.1 0x7202 2 transport gcm128 2
-	done
-	e2e_pol da out 10.72.0.1/32 10.72.0.2/32 10.72.0.1 10.72.0.2 1 transport
-	e2e_pol da in 10.72.0.2/32 10.72.0.1/32 10.72.0.2 10.72.0.1 2 transport
-	e2e_pol db out 10.72.0.2/32 10.72.0.1/32 10.72.0.2 10.72.0.1 2 transport
-	e2e_pol db in 10.72.0.1/32 10.72.0.2/32 10.72.0.1 10.72.0.2 1 transport
-}
+fi_dp_setup() { e2e_transport_pair da db 10.72.0.1 10.72.0.2 gcm128 0x7201 0x7202; }
 
 # fi_sum_drops NS rx|tx: espah's drops of that direction in NS
 fi_sum_drops() {

@@ -325,23 +325,11 @@ pc_tx_diag() {
 	e2e_diag_ns pts ptr
 }
 
-# pc_tx_setup FAMILY ALG: transport SAs and policies between pts and ptr
+# pc_tx_setup FAMILY TRANSFORM: transport SAs and policies between pts and ptr
 pc_tx_setup() {
-	if [ "$1" = 4 ]; then a1=10.53.0.1 a2=10.53.0.2 plen=24 hl=32
-	else a1=fd00:53::1 a2=fd00:53::2 plen=64 hl=128; fi
-	e2e_ns_add pts ptr
-	e2e_veth pts ptx0 ptr prx0
-	e2e_addr pts ptx0 "$a1/$plen"
-	e2e_addr ptr prx0 "$a2/$plen"
-	for n in pts ptr; do
-		e2e_sa "$n" "$a1" "$a2" 0x6001 1 transport "$2" 1
-		e2e_sa "$n" "$a2" "$a1" 0x6002 2 transport "$2" 2
-	done
-	e2e_pol pts out "$a1/$hl" "$a2/$hl" "$a1" "$a2" 1 transport
-	e2e_pol pts in "$a2/$hl" "$a1/$hl" "$a2" "$a1" 2 transport
-	e2e_pol ptr out "$a2/$hl" "$a1/$hl" "$a2" "$a1" 2 transport
-	e2e_pol ptr in "$a1/$hl" "$a2/$hl" "$a1" "$a2" 1 transport
-	if [ "$1" = 6 ]; then e2e_nd_bypass pts; e2e_nd_bypass ptr; fi
+	if [ "$1" = 4 ]; then a1=10.53.0.1 a2=10.53.0.2
+	else a1=fd00:53::1 a2=fd00:53::2; fi
+	e2e_transport_pair pts ptr "$a1" "$a2" "$2" 0x6001 0x6002
 }
 
 # pc_tx_file: a read-only 1 MiB file of marker lines and random bytes
@@ -384,7 +372,7 @@ pc_tx_case() {
 	port=$((7000 + ${pc_port:=0}))
 	pc_port=$((pc_port + 1))
 	pkts0=$(e2e_sa_field pts "$a1" "$a2" 0x6001 packets)
-	e2e_cap_start pts ptx0 "$E2E_TMP/pc-tx.pcap" out
+	e2e_cap_start pts pts0 "$E2E_TMP/pc-tx.pcap" out
 	case "$3" in
 	*-zc)
 		ref=$E2E_TMP/pc-tx-ref
@@ -417,7 +405,7 @@ pc_tx_case() {
 		ref=$txfile.orig
 		;;
 	esac
-	e2e_cap_stop pts ptx0 "$E2E_TMP/pc-tx.pcap"
+	e2e_cap_stop pts pts0 "$E2E_TMP/pc-tx.pcap"
 	if cmp -s "$rx" "$ref"; then
 		t_ok "$name: the receiver got all $(wc -c <"$ref") bytes intact"
 	else

@@ -353,6 +353,29 @@ e2e_nd_bypass() {
 	done
 }
 
+# e2e_transport_pair NS1 NS2 ADDR1 ADDR2 TRANSFORM SPI1 SPI2: NS1 and NS2
+# joined by a veth (NS10 - NS20) with ADDR1 and ADDR2 on it, ESP transport
+# SAs both ways in both (SPI1, reqid 1: ADDR1 -> ADDR2; SPI2, reqid 2:
+# back) and the policies for all traffic between the two addresses (IPv6:
+# neighbour discovery bypasses them)
+e2e_transport_pair() {
+	_tn1=$1 _tn2=$2 _ta1=$3 _ta2=$4
+	case "$_ta1" in *:*) _tpl=64 _thl=128 ;; *) _tpl=24 _thl=32 ;; esac
+	e2e_ns_add "$_tn1" "$_tn2"
+	e2e_veth "$_tn1" "${_tn1}0" "$_tn2" "${_tn2}0"
+	e2e_addr "$_tn1" "${_tn1}0" "$_ta1/$_tpl"
+	e2e_addr "$_tn2" "${_tn2}0" "$_ta2/$_tpl"
+	for _tn in "$_tn1" "$_tn2"; do
+		e2e_sa "$_tn" "$_ta1" "$_ta2" "$6" 1 transport "$5" 1
+		e2e_sa "$_tn" "$_ta2" "$_ta1" "$7" 2 transport "$5" 2
+	done
+	e2e_pol "$_tn1" out "$_ta1/$_thl" "$_ta2/$_thl" "$_ta1" "$_ta2" 1 transport
+	e2e_pol "$_tn1" in "$_ta2/$_thl" "$_ta1/$_thl" "$_ta2" "$_ta1" 2 transport
+	e2e_pol "$_tn2" out "$_ta2/$_thl" "$_ta1/$_thl" "$_ta2" "$_ta1" 2 transport
+	e2e_pol "$_tn2" in "$_ta1/$_thl" "$_ta2/$_thl" "$_ta1" "$_ta2" 1 transport
+	case "$_ta1" in *:*) e2e_nd_bypass "$_tn1"; e2e_nd_bypass "$_tn2" ;; esac
+}
+
 # e2e_sa_field NS SRC DST SPI packets|failed|replay [PROTO]: print one SA counter
 e2e_sa_field() {
 	"$IP" -n "$1" -s xfrm state get src "$2" dst "$3" proto "${6:-esp}" spi "$4" 2>/dev/null |
