@@ -321,7 +321,8 @@ static void layout_input_missing_udp(struct kunit *test)
 	e = kzalloc(sizeof(*e), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, e);
 	e->encap_type = UDP_ENCAP_ESPINUDP;
-	e->encap_sport = e->encap_dport = htons(4500);
+	e->encap_sport = htons(4500);
+	e->encap_dport = e->encap_sport;
 	x->encap = e;
 	skb = espah_kunit_rx_skb(test, x, pkt, 20, 32, 1, 0);
 	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, layout_free_skb, skb), 0);
