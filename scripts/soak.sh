@@ -76,7 +76,7 @@ soak_faults() {
 	has_kernel test || return 0
 	build test || return 1
 	soak_run faults-test scripts/run-e2e.sh --kernel test --suite faults --timeout 14400 -- \
-		--env E2E_FAULTS_PINGS=1000
+		--env E2E_FAULTS_PINGS=1000 --env "E2E_FAULTS_KINDS=esp-gcm-v4 esp-cbc-sha256-esn-v6 esp-gcm-encap-v4 esp-chacha-v6 ah-sha256-v4 ah-xcbc-v6"
 	soak_run kunit-faults scripts/run-kunit.sh --filter 'espah_faults*'
 }
 
