@@ -115,6 +115,16 @@ pc_tap_read() {
 	grep '^frames=' "$2"
 }
 
+# pc_wait_bound NS tcp|udp PORT: until a socket of NS listens on PORT
+pc_wait_bound() {
+	_i=0
+	while ! ns "$1" ss -Hln --"$2" 2>/dev/null | grep -q ":$3 "; do
+		_i=$((_i + 1))
+		[ "$_i" -gt 100 ] && { log "nothing bound to $2 port $3 in $1"; return 1; }
+		sleep 0.1
+	done
+}
+
 # pc_field "k=v ..." KEY
 pc_field() { echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
 
@@ -146,6 +156,7 @@ pc_rx_setup() {
 	"$IP" netns exec pcr socat -u "UDP$1-RECV:$PC_INNER_PORT" "OPEN:$inner_rx,creat,append" \
 		2>"$inner_rx.err" &
 	e2e_bg_add $!
+	pc_wait_bound pcr udp "$PC_INNER_PORT" || e2e_setup_fail "the receiver of the decrypted datagrams did not start"
 	# the mirror: a copy of every frame received on pcr0 leaves on mir0
 	mirror=1
 	if ! ns pcr tc qdisc add dev pcr0 clsact 2>"$E2E_TMP/pc-tc.err" ||
@@ -360,7 +371,7 @@ pc_tx_receiver() {
 	"$IP" netns exec ptr timeout 120 socat -u "$_l" "CREATE:$4" 2>"$4.err" &
 	rx_pid=$!
 	e2e_bg_add "$rx_pid"
-	sleep 0.3
+	pc_wait_bound ptr "$1" "$3"
 }
 
 # pc_tx_case FAMILY ALG KIND
