@@ -13,7 +13,11 @@
 #include <net/ipv6.h>
 #include <net/net_namespace.h>
 
+#include "espah.h"
 #include "espah_kunit_util.h"
+
+/* module/stats.c; found with symbol_get() so the suites load without espah */
+u64 espah_drop_count(const struct xfrm_state *x, enum espah_drop why);
 
 #define ESPAH_KUNIT_HEADROOM	128
 
@@ -228,4 +232,18 @@ int espah_kunit_input(struct kunit *test, struct xfrm_state *x,
 		KUNIT_FAIL(test,
 			   "input() went asynchronous (-EINPROGRESS): the test needs synchronous crypto");
 	return ret;
+}
+
+/* One of espah's drop counters of @x (espah only). */
+u64 espah_kunit_drop_count(struct kunit *test, struct xfrm_state *x, int why)
+{
+	u64 (*count)(const struct xfrm_state *x, enum espah_drop why);
+	u64 n;
+
+	count = symbol_get(espah_drop_count);
+	KUNIT_ASSERT_NOT_NULL_MSG(test, count,
+				  "espah is under test but exports no espah_drop_count");
+	n = count(x, why);
+	symbol_put(espah_drop_count);
+	return n;
 }

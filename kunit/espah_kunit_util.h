@@ -56,5 +56,6 @@ struct sk_buff *espah_kunit_rx_skb(struct kunit *test, struct xfrm_state *x,
 				   unsigned int hdr_len, u32 seq, u32 seq_hi);
 int espah_kunit_input(struct kunit *test, struct xfrm_state *x,
 		      struct sk_buff *skb);
+u64 espah_kunit_drop_count(struct kunit *test, struct xfrm_state *x, int why);
 
 #endif /* ESPAH_KUNIT_UTIL_H */

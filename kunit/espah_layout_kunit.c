@@ -25,9 +25,6 @@
 #include "espah.h"
 #include "espah_kunit_util.h"
 
-/* module/stats.c; found with symbol_get() so the suites load without espah */
-u64 espah_drop_count(const struct xfrm_state *x, enum espah_drop why);
-
 #define LAYOUT_HEADROOM		256
 #define LAYOUT_PAYLOAD		32
 #define LAYOUT_SPI		0x4c41
@@ -193,14 +190,7 @@ static void layout_free_skb(void *skb)
 static u64 layout_drops(struct kunit *test, struct xfrm_state *x,
 			enum espah_drop why)
 {
-	u64 (*count)(const struct xfrm_state *x, enum espah_drop why);
-	u64 n;
-
-	count = symbol_get(espah_drop_count);
-	KUNIT_ASSERT_NOT_NULL_MSG(test, count, "espah is under test but exports no espah_drop_count");
-	n = count(x, why);
-	symbol_put(espah_drop_count);
-	return n;
+	return espah_kunit_drop_count(test, x, why);
 }
 
 /*
@@ -336,7 +326,8 @@ static void layout_input_missing_udp(struct kunit *test)
 	e = kzalloc(sizeof(*e), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, e);
 	e->encap_type = UDP_ENCAP_ESPINUDP;
-	e->encap_sport = e->encap_dport = htons(4500);
+	e->encap_sport = htons(4500);
+	e->encap_dport = e->encap_sport;
 	x->encap = e;
 	skb = espah_kunit_rx_skb(test, x, pkt, 20, 32, 1, 0);
 	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, layout_free_skb, skb), 0);

@@ -209,7 +209,8 @@ mkdir -p "$r/usr/bin" "$ESPAH_CACHE/helpers"
 for hsrc in "$repo"/scripts/helpers/*.c "$repo"/tools/*.c; do
   [[ -f $hsrc ]] || continue
   hname=$(basename "$hsrc" .c)
-  hbin=$ESPAH_CACHE/helpers/$hname-$(sha256sum "$hsrc" | cut -c1-12)
+  # (the helpers' shared headers are part of every helper's version)
+  hbin=$ESPAH_CACHE/helpers/$hname-$(cat "$hsrc" "$repo"/scripts/helpers/*.h 2>/dev/null | sha256sum | cut -c1-12)
   if [[ ! -x $hbin ]]; then
     gcc -static -O2 -Wall -I "$repo/include" -o "$hbin.tmp.$$" "$hsrc" || die "cannot compile $hsrc"
     mv "$hbin.tmp.$$" "$hbin"

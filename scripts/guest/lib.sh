@@ -224,6 +224,19 @@ e2e_load_helpers() {
 	done
 }
 
+# e2e_mod_wait_unused MODULE SECS: until nothing holds MODULE (a flush
+# leaves the states to a worker that frees them, and drops their module
+# references, later); false if still in use after SECS. An unloaded
+# module is unused.
+e2e_mod_wait_unused() {
+	_wi=0
+	while e2e_mod_loaded "$1" && [ "$(e2e_mod_refcnt "$1")" != 0 ]; do
+		[ "$_wi" -ge $(($2 * 5)) ] && return 1
+		sleep 0.2
+		_wi=$((_wi + 1))
+	done
+}
+
 # e2e_load_impl espah|intree
 e2e_load_impl() {
 	E2E_IMPL=$1
@@ -357,6 +370,53 @@ e2e_check_sa_crypto() {
 	fi
 }
 
+# E2E_ASYNC_ALGS: the cryptd wrappers that make SAs asynchronous. The in-tree
+# stack allocates its AEADs with an IV generator around them, espah the bare
+# AEAD (it makes its own IVs): both kinds are wrapped. The IV generator
+# instances come first, so that they wrap the synchronous AEAD and an
+# in-tree SA holds one cryptd transform, not two.
+E2E_ASYNC_ALGS="cryptd(seqiv(rfc4106(gcm(aes)))) cryptd(echainiv(authenc(hmac(sha256),cbc(aes))))
+	cryptd(rfc4106(gcm(aes))) cryptd(authenc(hmac(sha256),cbc(aes)))"
+
+# e2e_async_crypto: make the SAs created from now on get asynchronous
+# crypto: cryptd(...) wrappers of the GCM and CBC+HMAC-SHA-256 transforms,
+# registered through AF_ALG (helper algbind), outrank the synchronous ones.
+# cryptd only wraps synchronous transforms, and the AES-NI ones are
+# asynchronous (simd) and outrank a cryptd of the generic code: they are
+# kept out, so that cryptd(generic) is the best the SAs can get. For the
+# rest of the boot. Fails (with the reason on stdout) if no cryptd
+# instance appeared.
+e2e_async_crypto() {
+	mkdir -p /etc/modprobe.d
+	for _m in aesni_intel ghash_clmulni_intel; do
+		echo "install $_m /bin/false" >>/etc/modprobe.d/espah-async.conf
+		rmmod "$_m" 2>/dev/null
+	done
+	for _m in af_alg algif_aead cryptd seqiv echainiv gcm ghash_generic aes_generic \
+		 ctr authenc cbc hmac sha256_generic; do
+		modprobe -q "$_m" 2>/dev/null
+	done
+	# The bind itself may fail (AF_ALG will not hand out the instance), but
+	# the template instance it made stays registered: that is what counts.
+	for _alg in $E2E_ASYNC_ALGS; do
+		algbind aead "$_alg" 2>/dev/null
+		_inner=${_alg#cryptd(}
+		if ! awk -v want="${_inner%)}" '/^name/ { n = $3 }
+		     /^driver/ && $3 ~ /^cryptd\(/ && n == want { found = 1 }
+		     END { exit !found }' /proc/crypto; then
+			echo "no cryptd instance of $_alg in /proc/crypto"
+			return 1
+		fi
+	done
+}
+
+# e2e_cryptd_maxref: the highest reference count of any cryptd AEAD now (each
+# SA's transform holds one)
+e2e_cryptd_maxref() {
+	awk '/^driver/ { d = $3 } /^refcnt/ && d ~ /^cryptd\(/ && $3 > m { m = $3 }
+	     END { print m + 0 }' /proc/crypto
+}
+
 # ---------------------------------------------------------------- netns
 
 ns() { _n=$1; shift; "$IP" netns exec "$_n" "$@"; }
@@ -453,6 +513,29 @@ e2e_nd_bypass() {
 				dir "$_d" priority 10 || e2e_setup_fail "nd bypass policy in $1"
 		done
 	done
+}
+
+# e2e_transport_pair NS1 NS2 ADDR1 ADDR2 TRANSFORM SPI1 SPI2: NS1 and NS2
+# joined by a veth (NS10 - NS20) with ADDR1 and ADDR2 on it, ESP transport
+# SAs both ways in both (SPI1, reqid 1: ADDR1 -> ADDR2; SPI2, reqid 2:
+# back) and the policies for all traffic between the two addresses (IPv6:
+# neighbour discovery bypasses them)
+e2e_transport_pair() {
+	_tn1=$1 _tn2=$2 _ta1=$3 _ta2=$4
+	case "$_ta1" in *:*) _tpl=64 _thl=128 ;; *) _tpl=24 _thl=32 ;; esac
+	e2e_ns_add "$_tn1" "$_tn2"
+	e2e_veth "$_tn1" "${_tn1}0" "$_tn2" "${_tn2}0"
+	e2e_addr "$_tn1" "${_tn1}0" "$_ta1/$_tpl"
+	e2e_addr "$_tn2" "${_tn2}0" "$_ta2/$_tpl"
+	for _tn in "$_tn1" "$_tn2"; do
+		e2e_sa "$_tn" "$_ta1" "$_ta2" "$6" 1 transport "$5" 1
+		e2e_sa "$_tn" "$_ta2" "$_ta1" "$7" 2 transport "$5" 2
+	done
+	e2e_pol "$_tn1" out "$_ta1/$_thl" "$_ta2/$_thl" "$_ta1" "$_ta2" 1 transport
+	e2e_pol "$_tn1" in "$_ta2/$_thl" "$_ta1/$_thl" "$_ta2" "$_ta1" 2 transport
+	e2e_pol "$_tn2" out "$_ta2/$_thl" "$_ta1/$_thl" "$_ta2" "$_ta1" 2 transport
+	e2e_pol "$_tn2" in "$_ta1/$_thl" "$_ta2/$_thl" "$_ta1" "$_ta2" 1 transport
+	case "$_ta1" in *:*) e2e_nd_bypass "$_tn1"; e2e_nd_bypass "$_tn2" ;; esac
 }
 
 # e2e_sa_field NS SRC DST SPI packets|failed|replay [PROTO]: print one SA counter
