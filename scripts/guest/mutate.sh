@@ -55,6 +55,10 @@ mt_topology() {
 	# two fragments, short enough to clean up the incomplete ones
 	mt_sysctl murx net.ipv4.ipfrag_time 5
 	mt_sysctl murx net.ipv6.ip6frag_time 5
+	# the incomplete sets of those 5 s must not fill the fragment memory
+	# (4 MB by default), or complete sets find no queue
+	mt_sysctl murx net.ipv4.ipfrag_high_thresh 134217728
+	mt_sysctl murx net.ipv6.ip6frag_high_thresh 134217728
 }
 
 e2e_load_impl "$impl"

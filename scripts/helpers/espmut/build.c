@@ -479,6 +479,8 @@ static int build_ah(const struct build_ctx *b, const struct spec *s,
 	ahlen = ah_hdr_len(c, s->ah_full_icv);
 	icvf = s->ah_full_icv ? c->xf->icv_full : c->xf->icv_len;
 	memset(ah, 0, ahlen);
+	if (s->ah_pad_random)
+		fill_random(ah + AH_HLEN + icvf, ahlen - AH_HLEN - icvf, r);
 	ah[0] = s->nexthdr >= 0 ? s->nexthdr :
 		s->dummy ? IPPROTO_NONE : natural_nexthdr(c);
 	ah[1] = s->ah_len_field >= 0 ? s->ah_len_field : ahlen / 4 - 2;

@@ -200,6 +200,7 @@ struct spec {
 	u8 ext_nh;			/* the IPv6 header's next header */
 	int ah_len_field;		/* -1: the real length */
 	bool ah_full_icv;		/* AH carries the untruncated ICV */
+	bool ah_pad_random;		/* the padding after it not zeros */
 	u8 ah_reserved;
 	u8 v4_tos, v4_ttl;
 	u16 v4_frag;			/* flags and offset as sent (AH: mutable) */

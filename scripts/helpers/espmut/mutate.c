@@ -197,16 +197,20 @@ static u16 frag_id(struct gen *g)
 	return g->b->c->id * 512 + (g->frag_seq++ % 512);
 }
 
-/* Packets that must arrive may also arrive in pieces or from the ring. */
+/*
+ * Any packet may come from the TX ring (page fragments); packets that
+ * must arrive may also come in IP fragments (a mutated one might not
+ * reassemble, which would hide what the mutation does).
+ */
 static void pick_carrier(struct gen *g, struct pkt *p)
 {
 	unsigned int r = rng_below(&g->r, 100);
 
-	if (p->carrier != CARRIER_WHOLE || p->expect != E_DELIVER)
+	if (p->carrier != CARRIER_WHOLE)
 		return;
 	if (r < 8 && !(g->flags & GEN_NO_RING))
 		p->carrier = CARRIER_RING;
-	else if (r < 14 && !(g->flags & GEN_NO_FRAG))
+	else if (r < 14 && p->expect == E_DELIVER && !(g->flags & GEN_NO_FRAG))
 		p->carrier = CARRIER_FRAG;
 }
 
@@ -335,6 +339,7 @@ static void m_replay_post(struct gen *g, struct spec *s, struct pkt *p)
 	p->seq = sv->seq;
 	p->expect = E_DROP;
 	p->carrier = CARRIER_WHOLE;
+	p->expect_reasm = 0;
 	snprintf(p->detail, sizeof(p->detail), "of #%llu",
 		 (unsigned long long)sv->id);
 	/* the marker inside names the original: delivered twice is caught */
@@ -357,17 +362,20 @@ static void m_pad_extra(struct gen *g, struct spec *s, struct pkt *p)
 static void m_pad_field(struct gen *g, struct spec *s, struct pkt *p)
 {
 	s->pad_len_field = sweep(g, 3, 256);
-	s->payload_len = SMALL_PAYLOAD + rng_below(&g->r, 300);
+	/* short payloads: many values run past it (rx_bad_padding) */
+	s->payload_len = SMALL_PAYLOAD + rng_below(&g->r,
+						   rng_chance(&g->r, 50) ? 8 : 300);
 	muta(p, E_ANY);
 	snprintf(p->detail, sizeof(p->detail), "pad length %d",
 		 s->pad_len_field);
 }
 
+/* RFC 4303 2.4: the receiver may check the pad bytes; Linux does not. */
 static void m_pad_bytes(struct gen *g, struct spec *s, struct pkt *p)
 {
 	s->pad_fill = rng_chance(&g->r, 50) ? PAD_RANDOM : PAD_ZERO;
 	s->pad_len = -2 - (int)rng_below(&g->r, 4);
-	muta(p, E_ANY);
+	muta(p, E_DELIVER);
 }
 
 /*
@@ -767,6 +775,13 @@ static void m_ah_full_icv(struct gen *g, struct spec *s, struct pkt *p)
 {
 	s->ah_full_icv = true;
 	muta(p, g->b->intree ? E_ANY : E_DELIVER);
+}
+
+/* The padding after AH's ICV: any bytes, covered by the ICV (3.3.3.2.1). */
+static void m_ah_pad(struct gen *g, struct spec *s, struct pkt *p)
+{
+	s->ah_pad_random = true;
+	muta(p, E_DELIVER);
 }
 
 static void m_ah_reserved(struct gen *g, struct spec *s, struct pkt *p)
@@ -1257,6 +1272,7 @@ static const struct mutation mutations[] = {
 	{ "ah-len", 30, F_AH, 0, m_ah_len, NULL },
 	{ "ah-full-icv", 10, F_AH, 0, m_ah_full_icv, NULL },
 	{ "ah-reserved", 5, F_AH, 0, m_ah_reserved, NULL },
+	{ "ah-pad", 5, F_AH, 0, m_ah_pad, NULL },
 	{ "outer-fields", 15, 0, 0, m_outer_fields, NULL },
 	{ "trunc", 60, 0, 0, m_trunc, m_trunc_post },
 	{ "flip-icv", 40, 0, 0, NULL, m_flip_icv },
@@ -1459,18 +1475,21 @@ int gen_next(struct gen *g, u64 id, struct pkt *p, const char *only_mut)
 	if (m->pre && fresh)
 		m->pre(g, &s, p);
 	/* before sealing: AH covers the IPv4 ID the fragments carry */
-	if (fresh && !m->post && m->pre != c_ring)
+	if (fresh && m->pre != c_ring)
 		pick_carrier(g, p);
-	if (p->carrier >= CARRIER_FRAG) {
-		p->expect_reasm = p->carrier != CARRIER_FRAG_OVERLAP &&
-				  p->carrier != CARRIER_FRAG_MISSING;
+	if (p->carrier >= CARRIER_FRAG)
 		s.v4_id = frag_id(g);
-	}
 	resolve_pad(g, &s);
 	if (build_packet(g->b, &s, p, &g->r))
 		return -1;
 	if (m->post && fresh)
 		m->post(g, &s, p);
+	/* a post mutation made it one that need not arrive: send it whole */
+	if (p->carrier == CARRIER_FRAG && p->expect != E_DELIVER)
+		p->carrier = CARRIER_WHOLE;
+	if (p->carrier >= CARRIER_FRAG)
+		p->expect_reasm = p->carrier != CARRIER_FRAG_OVERLAP &&
+				  p->carrier != CARRIER_FRAG_MISSING;
 	encap_fate(g, p);
 
 	if (p->expect == E_DELIVER && p->seq > g->acc_top &&
