@@ -25,40 +25,46 @@ impl=${1:-}
 [ -n "$impl" ] || { echo "usage: $0 espah|intree [ESPMUT-OPTIONS...]"; exit 2; }
 shift
 
-# mt_sysctl NS NAME VALUE: one sysctl inside a namespace
-mt_sysctl() {
-	ns "$1" sh -c "echo $3 > /proc/sys/$(echo "$2" | tr . /)" ||
-		e2e_setup_fail "sysctl $2=$3 in $1"
+# mt_sysctls NS NAME=VALUE...: sysctls inside a namespace, one exec (each
+# costs seconds on the debug kernel under TCG)
+mt_sysctls() {
+	_ns=$1
+	shift
+	_cmd=""
+	for _kv in "$@"; do
+		_cmd="$_cmd echo ${_kv#*=} > /proc/sys/$(echo "${_kv%%=*}" | tr . /) &&"
+	done
+	ns "$_ns" sh -c "$_cmd true" || e2e_setup_fail "sysctls in $_ns: $*"
 }
 
 mt_topology() {
 	e2e_ns_add murx mutx
 	"$IP" link add mt0 netns mutx type veth peer name mr0 netns murx ||
 		e2e_setup_fail "veth mt0/mr0"
-	mt_sysctl mutx net.ipv6.conf.all.disable_ipv6 1
-	mt_sysctl mutx net.ipv6.conf.default.disable_ipv6 1
+	mt_sysctls mutx net.ipv6.conf.all.disable_ipv6=1 \
+		net.ipv6.conf.default.disable_ipv6=1
 	"$IP" -n mutx link set mt0 mtu 65535 up
-	"$IP" -n murx link set mr0 mtu 65535 up
-	e2e_addr murx mr0 10.77.0.2/24
-	e2e_addr murx mr0 fd77::2/64
-	e2e_addr murx lo 10.78.0.2/32
-	e2e_addr murx lo fd78::2/128
 	mac=$("$IP" -n mutx link show mt0 | awk '/link\/ether/ { print $2 }')
 	# murx answers (ICMP errors) without asking for the sender's address
-	"$IP" -n murx neigh add 10.77.0.1 lladdr "$mac" dev mr0 nud permanent
-	"$IP" -n murx -6 neigh add fd77::1 lladdr "$mac" dev mr0 nud permanent
-	mt_sysctl murx net.ipv4.conf.all.accept_source_route 1
-	mt_sysctl murx net.ipv4.conf.mr0.accept_source_route 1
-	mt_sysctl murx net.ipv4.conf.all.rp_filter 0
-	mt_sysctl murx net.ipv4.conf.mr0.rp_filter 0
-	# long enough that a starved TCG vCPU does not expire a queue between
-	# two fragments, short enough to clean up the incomplete ones
-	mt_sysctl murx net.ipv4.ipfrag_time 5
-	mt_sysctl murx net.ipv6.ip6frag_time 5
-	# the incomplete sets of those 5 s must not fill the fragment memory
-	# (4 MB by default), or complete sets find no queue
-	mt_sysctl murx net.ipv4.ipfrag_high_thresh 134217728
-	mt_sysctl murx net.ipv6.ip6frag_high_thresh 134217728
+	"$IP" -n murx -batch - <<-EOF || e2e_setup_fail "addresses in murx"
+	link set mr0 mtu 65535 up
+	addr add 10.77.0.2/24 dev mr0
+	addr add fd77::2/64 dev mr0 nodad
+	addr add 10.78.0.2/32 dev lo
+	addr add fd78::2/128 dev lo nodad
+	neigh add 10.77.0.1 lladdr $mac dev mr0 nud permanent
+	neigh add fd77::1 lladdr $mac dev mr0 nud permanent
+	EOF
+	# fragment queues: long enough that a starved TCG vCPU does not
+	# expire one between two fragments, short enough to clean up the
+	# incomplete ones; their memory must not fill up (4 MB by default),
+	# or complete sets find no queue
+	mt_sysctls murx net.ipv4.conf.all.accept_source_route=1 \
+		net.ipv4.conf.mr0.accept_source_route=1 \
+		net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.mr0.rp_filter=0 \
+		net.ipv4.ipfrag_time=5 net.ipv6.ip6frag_time=5 \
+		net.ipv4.ipfrag_high_thresh=134217728 \
+		net.ipv6.ip6frag_high_thresh=134217728
 }
 
 e2e_load_impl "$impl"
