@@ -78,6 +78,12 @@ struct mutation {
 	unsigned int need, avoid;
 	void (*pre)(struct gen *g, struct spec *s, struct pkt *p);
 	void (*post)(struct gen *g, struct spec *s, struct pkt *p);
+	/*
+	 * Leaves the IP, UDP and AH headers as valid ones: the packet may
+	 * come in IP fragments whatever must become of it, and reassembles
+	 * (a frag list: the transform's error paths on one).
+	 */
+	bool fragok;
 };
 
 /* ----------------------------------------------------------------- rng */
@@ -199,10 +205,12 @@ static u16 frag_id(struct gen *g)
 
 /*
  * Any packet may come from the TX ring (page fragments); packets that
- * must arrive may also come in IP fragments (a mutated one might not
+ * must arrive, and those whose mutation keeps the headers the IP layer
+ * checks valid, may also come in IP fragments (others might not
  * reassemble, which would hide what the mutation does).
  */
-static void pick_carrier(struct gen *g, struct pkt *p)
+static void pick_carrier(struct gen *g, const struct mutation *m,
+			 struct pkt *p)
 {
 	unsigned int r = rng_below(&g->r, 100);
 
@@ -210,7 +218,8 @@ static void pick_carrier(struct gen *g, struct pkt *p)
 		return;
 	if (r < 8 && !(g->flags & GEN_NO_RING))
 		p->carrier = CARRIER_RING;
-	else if (r < 14 && p->expect == E_DELIVER && !(g->flags & GEN_NO_FRAG))
+	else if (r < 14 && (p->expect == E_DELIVER || m->fragok) &&
+		 !(g->flags & GEN_NO_FRAG))
 		p->carrier = CARRIER_FRAG;
 }
 
@@ -1246,36 +1255,36 @@ static void c_ring(struct gen *g, struct spec *s, struct pkt *p)
 static const struct mutation mutations[] = {
 	{ "valid", 300, 0, 0, m_valid, NULL },
 	{ "valid-large", 15, 0, 0, m_valid_large, NULL },
-	{ "seq-jump", 30, 0, 0, m_seq_jump, NULL },
-	{ "seq-old-in-window", 30, 0, 0, m_seq_old, NULL },
+	{ "seq-jump", 30, 0, 0, m_seq_jump, NULL, true },
+	{ "seq-old-in-window", 30, 0, 0, m_seq_old, NULL, true },
 	{ "seq-window-edge", 10, 0, 0, m_seq_edge, NULL },
-	{ "seq-too-old", 20, 0, 0, m_seq_too_old, NULL },
-	{ "seq-zero", 5, 0, NOESN, m_seq_zero, NULL },
+	{ "seq-too-old", 20, 0, 0, m_seq_too_old, NULL, true },
+	{ "seq-zero", 5, 0, NOESN, m_seq_zero, NULL, true },
 	{ "esn-wrap", 5, F_ESN, 0, m_esn_wrap, NULL },
-	{ "esn-hi-wrong", 15, F_ESN, 0, m_esn_hi, NULL },
+	{ "esn-hi-wrong", 15, F_ESN, 0, m_esn_hi, NULL, true },
 	{ "replay", 30, 0, 0, m_replay, m_replay_post },
-	{ "pad-extra", 25, F_ESP, 0, m_pad_extra, NULL },
-	{ "pad-len-field", 40, F_ESP, 0, m_pad_field, NULL },
-	{ "pad-bytes", 15, F_ESP, 0, m_pad_bytes, NULL },
+	{ "pad-extra", 25, F_ESP, 0, m_pad_extra, NULL, true },
+	{ "pad-len-field", 40, F_ESP, 0, m_pad_field, NULL, true },
+	{ "pad-bytes", 15, F_ESP, 0, m_pad_bytes, NULL, true },
 	{ "next-header", 40, 0, 0, m_nexthdr, NULL },
-	{ "dummy", 15, F_ESP, 0, m_dummy, NULL },
-	{ "tfc-pad", 20, 0, 0, m_tfc, NULL },
-	{ "ct-unaligned", 15, F_ESP, 0, m_ct_unaligned, NULL },
-	{ "inner-udp-len", 30, 0, 0, m_inner_udp_len, NULL },
-	{ "inner-ip-len", 20, F_TUNNEL, 0, m_inner_ip_len, NULL },
-	{ "inner-csum", 20, 0, 0, m_inner_csum, NULL },
-	{ "wrong-key", 15, 0, 0, m_wrong_key, NULL },
+	{ "dummy", 15, F_ESP, 0, m_dummy, NULL, true },
+	{ "tfc-pad", 20, 0, 0, m_tfc, NULL, true },
+	{ "ct-unaligned", 15, F_ESP, 0, m_ct_unaligned, NULL, true },
+	{ "inner-udp-len", 30, 0, 0, m_inner_udp_len, NULL, true },
+	{ "inner-ip-len", 20, F_TUNNEL, 0, m_inner_ip_len, NULL, true },
+	{ "inner-csum", 20, 0, 0, m_inner_csum, NULL, true },
+	{ "wrong-key", 15, 0, 0, m_wrong_key, NULL, true },
 	{ "ip4-options", 25, F_V4, 0, m_ip4_options, NULL },
 	{ "ip4-options-bad", 20, F_V4, 0, m_ip4_options_bad, NULL },
 	{ "ip6-exthdrs", 25, F_V6, 0, m_ip6_exthdrs, m_ip6_exthdrs_post },
 	{ "ip6-exthdrs-bad", 20, F_V6, 0, m_ip6_exthdrs_bad, NULL },
 	{ "ah-len", 30, F_AH, 0, m_ah_len, NULL },
 	{ "ah-full-icv", 10, F_AH, 0, m_ah_full_icv, NULL },
-	{ "ah-reserved", 5, F_AH, 0, m_ah_reserved, NULL },
-	{ "ah-pad", 5, F_AH, 0, m_ah_pad, NULL },
+	{ "ah-reserved", 5, F_AH, 0, m_ah_reserved, NULL, true },
+	{ "ah-pad", 5, F_AH, 0, m_ah_pad, NULL, true },
 	{ "outer-fields", 15, 0, 0, m_outer_fields, NULL },
 	{ "trunc", 60, 0, 0, m_trunc, m_trunc_post },
-	{ "flip-icv", 40, 0, 0, NULL, m_flip_icv },
+	{ "flip-icv", 40, 0, 0, NULL, m_flip_icv, true },
 	{ "flip-body", 40, 0, 0, NULL, m_flip_body },
 	{ "spi", 20, 0, 0, m_spi, m_spi_post },
 	{ "ip-len", 25, 0, 0, NULL, m_ip_len },
@@ -1476,7 +1485,7 @@ int gen_next(struct gen *g, u64 id, struct pkt *p, const char *only_mut)
 		m->pre(g, &s, p);
 	/* before sealing: AH covers the IPv4 ID the fragments carry */
 	if (fresh && m->pre != c_ring)
-		pick_carrier(g, p);
+		pick_carrier(g, m, p);
 	if (p->carrier >= CARRIER_FRAG)
 		s.v4_id = frag_id(g);
 	resolve_pad(g, &s);
@@ -1485,7 +1494,7 @@ int gen_next(struct gen *g, u64 id, struct pkt *p, const char *only_mut)
 	if (m->post && fresh)
 		m->post(g, &s, p);
 	/* a post mutation made it one that need not arrive: send it whole */
-	if (p->carrier == CARRIER_FRAG && p->expect != E_DELIVER)
+	if (p->carrier == CARRIER_FRAG && p->expect != E_DELIVER && !m->fragok)
 		p->carrier = CARRIER_WHOLE;
 	if (p->carrier >= CARRIER_FRAG)
 		p->expect_reasm = p->carrier != CARRIER_FRAG_OVERLAP &&
