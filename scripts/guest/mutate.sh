@@ -68,6 +68,8 @@ mt_topology() {
 }
 
 e2e_load_impl "$impl"
+# (e2e_load_impl loads esp4 and esp6 for the in-tree stack)
+[ "$impl" = intree ] && { modprobe ah4; modprobe ah6; }
 # The debug kernel has every algorithm built in: its requests for
 # crypto-* modules can only fail, and each costs seconds under TCG.
 if [ "${ESPAH_KERNEL:-}" = test ] && [ -w /proc/sys/kernel/modprobe ]; then

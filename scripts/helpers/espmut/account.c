@@ -32,7 +32,6 @@
 
 #include "espmut.h"
 
-#define MAX_CTRS	700
 #define RCVBUF		(16 << 20)
 #define MMSG		16
 #define BAD_SHOWN	3
@@ -40,16 +39,6 @@
 #ifndef UDP_ENCAP_ESPINUDP
 #define UDP_ENCAP_ESPINUDP	2
 #endif
-
-struct ctr {
-	char name[48];
-	u64 v;
-};
-
-struct snap {
-	unsigned int n;
-	struct ctr c[MAX_CTRS];
-};
 
 struct rec {
 	u64 id, marker_id;
@@ -67,35 +56,14 @@ struct rec {
 	struct marker mk;
 };
 
-enum { F_SNMP, F_NETSTAT, F_SNMP6, F_XFRM, F_ESPAH, F_DEV, F_DEV_TX, F_NFILES };
-
-static const char *const files[F_NFILES] = {
-	"/proc/net/snmp", "/proc/net/netstat", "/proc/net/snmp6",
-	"/proc/net/xfrm_stat", "/proc/net/espah", "/proc/net/dev",
-	"/proc/net/dev",
-};
-
-/* Each bumped once for a packet that ends there (see the top). */
-static const char *const terminal[] = {
-	"Ip.InHdrErrors", "Ip.InAddrErrors", "Ip.InUnknownProtos",
-	"Ip.InDiscards", "IpExt.InNoRoutes", "IpExt.InTruncatedPkts",
-	"Ip6InHdrErrors", "Ip6InAddrErrors", "Ip6InUnknownProtos",
-	"Ip6InTruncatedPkts", "Ip6InDiscards", "Ip6InNoRoutes",
-	"Ip6InTooBigErrors",
-	"Udp.InErrors", "Udp.NoPorts", "UdpLite.InErrors", "UdpLite.NoPorts",
-	"Udp6InErrors", "Udp6NoPorts", "UdpLite6InErrors", "UdpLite6NoPorts",
-	"Tcp.InErrs", "Tcp.OutRsts", "Icmp.InMsgs", "Icmp6InMsgs",
-	"dev.mr0.rx_drop", "dev.mt0.tx_drop",
-};
-
 struct acct {
 	u32 run;
 	bool espah;
-	int fd[F_NFILES];
+	struct counters k;
 	int sock[4];			/* marker v4, v6; encap v4, v6 */
 	u8 *dlv;			/* deliveries per packet of the case */
 	u64 max_pkts;
-	u32 case_id, spi;
+	u32 case_id;
 	struct rec *recs;
 	unsigned int nrecs, cap;
 	struct snap before, after;
@@ -110,237 +78,19 @@ struct acct {
 	u8 rbuf[MMSG][65536];
 };
 
-/* ------------------------------------------------------------ counters */
-
-static void ctr_add(struct snap *s, const char *name, u64 v)
-{
-	if (s->n >= MAX_CTRS)
-		return;
-	snprintf(s->c[s->n].name, sizeof(s->c[0].name), "%.47s", name);
-	s->c[s->n++].v = v;
-}
-
-static int read_file(int fd, char *buf, size_t n)
-{
-	ssize_t r, got = 0;
-
-	if (fd < 0)
-		return -1;
-	while ((size_t)got < n - 1) {
-		r = pread(fd, buf + got, n - 1 - got, got);
-		if (r < 0)
-			return -1;
-		if (!r)
-			break;
-		got += r;
-	}
-	buf[got] = 0;
-	return 0;
-}
-
-/* Pairs of lines: "Ip: InReceives ..." then "Ip: 1 ...". */
-static void parse_pairs(struct snap *s, char *text)
-{
-	char *names = NULL, *line, *save = NULL;
-
-	for (line = strtok_r(text, "\n", &save); line;
-	     line = strtok_r(NULL, "\n", &save)) {
-		char *n, *v, *sn = NULL, *sv = NULL, pfx[16], full[64];
-		char *colon = strchr(line, ':');
-
-		if (!colon)
-			continue;
-		if (!names) {
-			names = line;
-			continue;
-		}
-		snprintf(pfx, sizeof(pfx), "%.*s", (int)(colon - line), line);
-		n = strtok_r(strchr(names, ':') + 1, " ", &sn);
-		v = strtok_r(colon + 1, " ", &sv);
-		while (n && v) {
-			snprintf(full, sizeof(full), "%s.%s", pfx, n);
-			ctr_add(s, full, strtoull(v, NULL, 10));
-			n = strtok_r(NULL, " ", &sn);
-			v = strtok_r(NULL, " ", &sv);
-		}
-		names = NULL;
-	}
-}
-
-/* "Name value" lines. */
-static void parse_lines(struct snap *s, char *text, const char *prefix)
-{
-	char *line, *save = NULL, name[40];
-	unsigned long long v;
-
-	for (line = strtok_r(text, "\n", &save); line;
-	     line = strtok_r(NULL, "\n", &save))
-		if (sscanf(line, "%39s %llu", name, &v) == 2) {
-			char full[96];
-
-			snprintf(full, sizeof(full), "%s%s", prefix, name);
-			ctr_add(s, full, v);
-		}
-}
-
-/* One line of /proc/net/espah as counters "@prefix.rx_..." */
-static void espah_line(struct snap *s, char *line, char **names,
-		       unsigned int nn, const char *prefix)
-{
-	char *vals[64], *tok, *ts = NULL, full[96];
-	unsigned int nv = 0, i;
-
-	for (tok = strtok_r(line, " \t", &ts); tok && nv < 64;
-	     tok = strtok_r(NULL, " \t", &ts))
-		vals[nv++] = tok;
-	for (i = 0; i < nn && i < nv; i++) {
-		if (strncmp(names[i], "rx_", 3))
-			continue;
-		snprintf(full, sizeof(full), "%s.%s", prefix, names[i]);
-		ctr_add(s, full, strtoull(vals[i], NULL, 10));
-	}
-}
-
-/*
- * /proc/net/espah: a header naming the columns, a line per SA ("esp|ah
- * FAMILY 0xSPI DADDR counters..."), a "total" line for the namespace.
- */
-static void parse_espah(struct snap *s, char *text, u32 spi)
-{
-	char *ls = NULL, *hdr = strtok_r(text, "\n", &ls), *line, *tok;
-	char *names[64], *ts = NULL, want[16];
-	unsigned int nn = 0;
-
-	if (!hdr)
-		return;
-	for (tok = strtok_r(hdr, " \t", &ts); tok && nn < 64;
-	     tok = strtok_r(NULL, " \t", &ts))
-		names[nn++] = tok;
-	snprintf(want, sizeof(want), " 0x%08x ", spi);
-	while ((line = strtok_r(NULL, "\n", &ls))) {
-		if (!strncmp(line, "total", 5))
-			espah_line(s, line, names, nn, "espah");
-		else if (strstr(line, want))
-			espah_line(s, line, names, nn, "espahsa");
-	}
-}
-
-/* /proc/net/dev: receive drops of mr0, transmit drops of mt0. */
-static void parse_dev(struct snap *s, char *text, const char *dev, bool tx)
-{
-	char *line, *save = NULL, want[24], full[64];
-	unsigned long long f[16];
-
-	snprintf(want, sizeof(want), "%s:", dev);
-	for (line = strtok_r(text, "\n", &save); line;
-	     line = strtok_r(NULL, "\n", &save)) {
-		char *p = strstr(line, want);
-
-		if (!p)
-			continue;
-		if (sscanf(p + strlen(want),
-			   "%llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu",
-			   &f[0], &f[1], &f[2], &f[3], &f[4], &f[5], &f[6],
-			   &f[7], &f[8], &f[9], &f[10], &f[11]) != 12)
-			continue;
-		snprintf(full, sizeof(full), "dev.%s.%s", dev,
-			 tx ? "tx_drop" : "rx_drop");
-		ctr_add(s, full, tx ? f[11] : f[3]);
-	}
-}
-
-static void snapshot(struct acct *a, struct snap *s)
-{
-	static char buf[1 << 16];
-
-	s->n = 0;
-	if (!read_file(a->fd[F_SNMP], buf, sizeof(buf)))
-		parse_pairs(s, buf);
-	if (!read_file(a->fd[F_NETSTAT], buf, sizeof(buf)))
-		parse_pairs(s, buf);
-	if (!read_file(a->fd[F_SNMP6], buf, sizeof(buf)))
-		parse_lines(s, buf, "");
-	if (!read_file(a->fd[F_XFRM], buf, sizeof(buf)))
-		parse_lines(s, buf, "");
-	if (!read_file(a->fd[F_ESPAH], buf, sizeof(buf)))
-		parse_espah(s, buf, a->spi);
-	if (!read_file(a->fd[F_DEV], buf, sizeof(buf)))
-		parse_dev(s, buf, "mr0", false);
-	if (!read_file(a->fd[F_DEV_TX], buf, sizeof(buf)))
-		parse_dev(s, buf, "mt0", true);
-}
-
-static u64 ctr_get(const struct snap *s, const char *name)
-{
-	unsigned int i;
-
-	for (i = 0; i < s->n; i++)
-		if (!strcmp(s->c[i].name, name))
-			return s->c[i].v;
-	return 0;
-}
-
 static u64 delta(const struct acct *a, const char *name)
 {
-	return ctr_get(&a->after, name) - ctr_get(&a->before, name);
-}
-
-static bool is_terminal(const char *name)
-{
-	unsigned int i;
-
-	if (!strncmp(name, "XfrmIn", 6) || !strcmp(name, "XfrmFwdHdrError"))
-		return true;
-	for (i = 0; i < ARRAY_SIZE(terminal); i++)
-		if (!strcmp(name, terminal[i]))
-			return true;
-	return false;
+	return snap_delta(&a->before, &a->after, name);
 }
 
 static u64 terminal_sum(const struct acct *a)
 {
-	u64 sum = 0;
-	unsigned int i;
-
-	for (i = 0; i < a->after.n; i++)
-		if (is_terminal(a->after.c[i].name))
-			sum += a->after.c[i].v - ctr_get(&a->before,
-							  a->after.c[i].name);
-	return sum;
+	return snap_terminal(&a->before, &a->after);
 }
 
-static u64 prefix_sum(const struct acct *a, const char *prefix)
-{
-	size_t n = strlen(prefix);
-	u64 sum = 0;
-	unsigned int i;
-
-	for (i = 0; i < a->after.n; i++)
-		if (!strncmp(a->after.c[i].name, prefix, n))
-			sum += a->after.c[i].v - ctr_get(&a->before,
-							  a->after.c[i].name);
-	return sum;
-}
-
-/* The counters that moved, "name +n" ... */
 static void moved(const struct acct *a, char *buf, size_t n, bool all)
 {
-	unsigned int i;
-	size_t off = 0;
-	u64 d;
-
-	buf[0] = 0;
-	for (i = 0; i < a->after.n && off < n; i++) {
-		const char *name = a->after.c[i].name;
-
-		d = a->after.c[i].v - ctr_get(&a->before, name);
-		if (!d || (!all && !is_terminal(name) &&
-			   strncmp(name, "espah.", 6) && !strstr(name, "Reasm")) ||
-		    !strncmp(name, "espahsa.", 8))
-			continue;
-		off += snprintf(buf + off, n - off, "%s%s +%llu",
-				off ? ", " : "", name, (unsigned long long)d);
-	}
+	snap_moved(&a->before, &a->after, buf, n, all);
 }
 
 /* ------------------------------------------------------------ sockets */
@@ -536,17 +286,6 @@ int acct_drain(struct acct *a)
 
 /* ------------------------------------------------------------ batches */
 
-static int open_in(int (*enter)(void), const char *path)
-{
-	int fd;
-
-	if (enter())
-		return -1;
-	fd = open(path, O_RDONLY);
-	wire_enter_rx();
-	return fd;
-}
-
 struct acct *acct_open(u32 run, u64 max_pkts, bool espah)
 {
 	struct acct *a = calloc(1, sizeof(*a));
@@ -560,14 +299,7 @@ struct acct *acct_open(u32 run, u64 max_pkts, bool espah)
 	a->dlv = calloc(a->max_pkts, 1);
 	if (!a->dlv)
 		return NULL;
-	for (i = 0; i < F_NFILES; i++)
-		a->fd[i] = i == F_DEV_TX ? open_in(wire_enter_tx, files[i]) :
-					   open(files[i], O_RDONLY);
-	if (a->fd[F_XFRM] < 0)
-		fprintf(stderr,
-			"espmut: no /proc/net/xfrm_stat (CONFIG_XFRM_STATISTICS)\n");
-	if (espah && a->fd[F_ESPAH] < 0)
-		fprintf(stderr, "espmut: no /proc/net/espah: is espah loaded?\n");
+	counters_open(&a->k, espah);
 	a->sock[0] = udp_socket(AF_INET, MARK_PORT, false);
 	a->sock[1] = udp_socket(AF_INET6, MARK_PORT, false);
 	a->sock[2] = udp_socket(AF_INET, ENCAP_PORT, true);
@@ -596,7 +328,7 @@ void acct_close(struct acct *a)
 void acct_case_begin(struct acct *a, u32 case_id, u32 spi)
 {
 	a->case_id = case_id;
-	a->spi = spi;
+	a->k.spi = spi;
 	memset(a->dlv, 0, a->max_pkts);
 }
 
@@ -615,7 +347,7 @@ void acct_batch_begin(struct acct *a)
 	a->frames = 0;
 	a->sent = 0;
 	a->unsent = 0;
-	snapshot(a, &a->before);
+	counters_snapshot(&a->k, &a->before);
 }
 
 void acct_sent(struct acct *a, const struct pkt *p)
@@ -738,50 +470,17 @@ static int check_expectations(struct acct *a, char *why, size_t n)
  */
 static int check_espah(const struct acct *a, char *why, size_t n)
 {
-	u64 e = prefix_sum(a, "espah.rx_");
-	u64 sa = prefix_sum(a, "espahsa.rx_");
+	u64 e = snap_prefix(&a->before, &a->after, "espah.rx_");
+	u64 sa = snap_prefix(&a->before, &a->after, "espahsa.rx_");
 	u64 x = delta(a, "XfrmInStateProtoError");
 
-	if (!a->espah || a->fd[F_ESPAH] < 0 || (e == x && sa == x))
+	if (!a->espah || !counters_have_espah(&a->k) || (e == x && sa == x))
 		return 0;
 	snprintf(why, n,
 		 "espah counted %llu receive drops (%llu for the SA), XfrmInStateProtoError rose by %llu",
 		 (unsigned long long)e, (unsigned long long)sa,
 		 (unsigned long long)x);
 	return -1;
-}
-
-static void run_add(struct acct *a)
-{
-	unsigned int i, j;
-	u64 d;
-
-	for (i = 0; i < a->after.n; i++) {
-		const char *name = a->after.c[i].name;
-
-		d = a->after.c[i].v - ctr_get(&a->before, name);
-		if (!d || !strncmp(name, "espahsa.", 8))
-			continue;
-		for (j = 0; j < a->moved_run.n; j++)
-			if (!strcmp(a->moved_run.c[j].name, name))
-				break;
-		if (j == a->moved_run.n)
-			ctr_add(&a->moved_run, name, 0);
-		if (j < a->moved_run.n)
-			a->moved_run.c[j].v += d;
-	}
-}
-
-/* Every counter that moved during the run, with its total. */
-void acct_run_counters(const struct acct *a)
-{
-	unsigned int i;
-
-	printf("# counters over the run:");
-	for (i = 0; i < a->moved_run.n; i++)
-		printf("%s %s +%llu", i ? "," : "", a->moved_run.c[i].name,
-		       (unsigned long long)a->moved_run.c[i].v);
-	printf("\n");
 }
 
 int acct_batch_end(struct acct *a, unsigned int timeout_ms, char *why,
@@ -794,7 +493,7 @@ int acct_batch_end(struct acct *a, unsigned int timeout_ms, char *why,
 
 	for (;;) {
 		acct_drain(a);
-		snapshot(a, &a->after);
+		counters_snapshot(&a->k, &a->after);
 		if (balanced(a) || now_ms() > deadline)
 			break;
 		sleep_ms(wait);
@@ -859,7 +558,7 @@ int acct_batch_end(struct acct *a, unsigned int timeout_ms, char *why,
 		       (unsigned long long)a->d.delivered,
 		       (unsigned long long)a->d.nonesp, buf);
 	}
-	run_add(a);
+	snap_accumulate(&a->moved_run, &a->before, &a->after);
 	a->total_sent += a->sent;
 	a->total_frames += a->frames;
 	a->total_units += a->units;
@@ -872,12 +571,11 @@ int acct_batch_end(struct acct *a, unsigned int timeout_ms, char *why,
 	return err;
 }
 
-void acct_batch_stats(const struct acct *a, char *buf, size_t n)
+/* Every counter that moved during the run, with its total. */
+void acct_run_counters(const struct acct *a)
 {
-	snprintf(buf, n, "%llu sent, %llu delivered, %llu drops",
-		 (unsigned long long)a->sent,
-		 (unsigned long long)a->d.delivered,
-		 (unsigned long long)terminal_sum(a));
+	printf("# counters over the run:");
+	snap_print(&a->moved_run);
 }
 
 void acct_totals(const struct acct *a, char *buf, size_t n)
@@ -898,37 +596,13 @@ void acct_totals(const struct acct *a, char *buf, size_t n)
 		 (unsigned long long)a->exp_count[E_DROP]);
 }
 
-const struct delivery *acct_delivery(const struct acct *a)
-{
-	return &a->total;
-}
-
-static unsigned int frag_inuse(int fd, const char *key)
-{
-	char buf[4096], *p;
-
-	if (read_file(fd, buf, sizeof(buf)))
-		return 0;
-	p = strstr(buf, key);
-	return p ? atoi(p + strlen(key)) : 0;
-}
-
 /* Fragment queues that never complete expire; none may be left over. */
 int acct_frag_settle(struct acct *a, unsigned int timeout_ms)
 {
 	u64 deadline = now_ms() + timeout_ms;
-	int fd4 = open("/proc/net/sockstat", O_RDONLY);
-	int fd6 = open("/proc/net/sockstat6", O_RDONLY);
-	unsigned int in4 = 0, in6 = 0;
+	unsigned int left;
 
-	do {
-		in4 = frag_inuse(fd4, "FRAG: inuse ");
-		in6 = frag_inuse(fd6, "FRAG6: inuse ");
-		if (!in4 && !in6)
-			break;
+	while ((left = counters_frag_queues()) && now_ms() < deadline)
 		sleep_ms(100);
-	} while (now_ms() < deadline);
-	close(fd4);
-	close(fd6);
-	return in4 + in6;
+	return left;
 }

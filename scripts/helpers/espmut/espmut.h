@@ -12,9 +12,12 @@
  * xform.c   - the transform families: names, key sizes, "ip xfrm" words
  * crypto.c  - ESP sealing and AH ICVs (OpenSSL), AES-XCBC-MAC-96
  * build.c   - valid packets: inner datagram, ESP/AH, outer headers
- * mutate.c  - the mutations and the sequence number model
+ * mutate.c  - the generator: sequence numbers, carriers, the mutation
+ *             table (mutate.h); mut_payload.c and mut_headers.c hold
+ *             the mutations
  * wire.c    - namespaces, sockets, sending (plain, TX ring, fragments)
- * account.c - kernel counters, received datagrams, the per-batch check
+ * counters.c - the kernel's counters in the receiving namespace
+ * account.c - received datagrams, the per-batch check
  * cases.c   - the case matrix
  * xfrmnl.c  - SA and policy setup over NETLINK_XFRM
  * selftest.c - the builder against the published ESP vectors
@@ -291,8 +294,6 @@ struct gen *gen_new(const struct build_ctx *b, u64 seed, unsigned int flags);
 void gen_free(struct gen *g);
 /* Builds packet @id into @p (p->frame must hold FRAME_MAX bytes). */
 int gen_next(struct gen *g, u64 id, struct pkt *p, const char *only_mut);
-/* Marks what the receiver really took: the replay model follows it. */
-void gen_batch_done(struct gen *g);
 void mutation_list(void);
 bool mutation_known(const char *name);
 
@@ -313,6 +314,43 @@ int wire_set_gro(struct wire *w, bool on);
 int wire_enter_rx(void);
 int wire_enter_tx(void);
 void wire_set_frag_ids(struct wire *w, u32 base);
+
+/* -------------------------------------------------------------- counters */
+
+#define MAX_CTRS	700
+
+struct ctr {
+	char name[48];
+	u64 v;
+};
+
+struct snap {
+	unsigned int n;
+	struct ctr c[MAX_CTRS];
+};
+
+enum { F_SNMP, F_NETSTAT, F_SNMP6, F_XFRM, F_ESPAH, F_DEV, F_DEV_TX, F_NFILES };
+
+struct counters {
+	int fd[F_NFILES];
+	u32 spi;		/* the case's SA, for its espah line */
+};
+
+void counters_open(struct counters *k, bool espah);
+bool counters_have_espah(const struct counters *k);
+void counters_snapshot(const struct counters *k, struct snap *s);
+u64 snap_get(const struct snap *s, const char *name);
+u64 snap_delta(const struct snap *b, const struct snap *a, const char *name);
+/* Sum of what moved from @b to @a in the counters that end a packet. */
+u64 snap_terminal(const struct snap *b, const struct snap *a);
+u64 snap_prefix(const struct snap *b, const struct snap *a, const char *prefix);
+/* "name +delta, ..." of what moved (@all: not only the terminal ones). */
+void snap_moved(const struct snap *b, const struct snap *a, char *buf,
+		size_t n, bool all);
+void snap_accumulate(struct snap *run, const struct snap *b,
+		     const struct snap *a);
+void snap_print(const struct snap *run);
+unsigned int counters_frag_queues(void);
 
 /* ------------------------------------------------------------- accounting */
 
@@ -338,12 +376,8 @@ int acct_drain(struct acct *a);
  */
 int acct_batch_end(struct acct *a, unsigned int timeout_ms, char *why,
 		   size_t n);
-void acct_batch_stats(const struct acct *a, char *buf, size_t n);
 void acct_totals(const struct acct *a, char *buf, size_t n);
 void acct_run_counters(const struct acct *a);
-const struct delivery *acct_delivery(const struct acct *a);
-/* The frame of a packet sent in this batch (for dumps and replays). */
-const struct pkt *acct_find(const struct acct *a, u64 id);
 int acct_frag_settle(struct acct *a, unsigned int timeout_ms);
 
 /* --------------------------------------------------------------- helpers */
