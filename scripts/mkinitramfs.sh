@@ -217,6 +217,23 @@ for hsrc in "$repo"/scripts/helpers/*.c "$repo"/tools/*.c; do
   fi
   cp "$hbin" "$r/usr/bin/$hname"
 done
+# Helpers of several files (scripts/helpers/NAME/*.c) build into one program
+# NAME; an optional NAME/LDLIBS names the libraries it links (statically).
+# Keyed by every file of the directory and the KUnit vector headers, which
+# a helper may include to check itself against the published vectors.
+for hdir in "$repo"/scripts/helpers/*/; do
+  [[ -d $hdir ]] || continue
+  hname=$(basename "$hdir")
+  hkey=$(cat "$hdir"* "$repo"/kunit/*_vectors.h 2>/dev/null | sha256sum | cut -c1-12)
+  hbin=$ESPAH_CACHE/helpers/$hname-$hkey
+  if [[ ! -x $hbin ]]; then
+    # shellcheck disable=SC2046  # LDLIBS is a word list
+    gcc -static -O2 -Wall -I "$repo/include" -o "$hbin.tmp.$$" "$hdir"*.c \
+      $(cat "$hdir/LDLIBS" 2>/dev/null) -Wl,--no-warnings || die "cannot compile $hdir"
+    mv "$hbin.tmp.$$" "$hbin"
+  fi
+  cp "$hbin" "$r/usr/bin/$hname"
+done
 sabs=$(readlink -f "$script")
 if [[ $sabs == "$repo/scripts/guest/"* ]]; then
   echo "/espah/guest/${sabs#"$repo/scripts/guest/"}" > "$r/espah/run/script"

@@ -16,6 +16,9 @@
 #              espah and the in-tree stack (README's comparison table)
 #   config     the configuration matrix on every kernel, with the in-tree
 #              comparison
+#   mutator    scripts/run-mutate.sh: SOAK_MUTATE_PACKETS (default 1000000)
+#              hostile packets over every transform family and mode on
+#              the debug kernel; SOAK_SEED pins the seed (about 90 minutes)
 # A section is a function soak_NAME; add one by adding the function and
 # its name to SOAK_SECTIONS. Logs: $ESPAH_LOGDIR (default /tmp/espah-logs),
 # one per run; the last line sums the runs' "N passed, N failed".
@@ -23,7 +26,7 @@ set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
-SOAK_SECTIONS=(churn faults pagecache config)
+SOAK_SECTIONS=(churn faults pagecache config mutator)
 sections="" kernels="deb61 deb612 test"
 while [[ $# -gt 0 ]]; do
 	case $1 in
@@ -97,6 +100,13 @@ soak_config() {
 		build "$k" || continue
 		soak_run "config-$k" scripts/run-e2e.sh --kernel "$k" --suite config --timeout 7200
 	done
+}
+
+soak_mutator() {
+	has_kernel test || return 0
+	build test || return 1
+	soak_run mutator-test scripts/run-mutate.sh --kernel test \
+		--packets "${SOAK_MUTATE_PACKETS:-1000000}" ${SOAK_SEED:+--seed "$SOAK_SEED"}
 }
 
 for s in $sections; do
