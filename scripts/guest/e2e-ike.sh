@@ -227,7 +227,13 @@ gone_after_terminate() {
 		_gi=0
 		until _go=$(ike_on "$_gn" ike_check_gone "$_gn"); do
 			_gi=$((_gi + 1))
-			[ "$_gi" -gt 20 ] && { echo "$_go"; return 1; }
+			if [ "$_gi" -gt 20 ]; then
+				# how long does it linger? (a diagnostic; the check failed)
+				ike_wait_for 30 ike_on "$_gn" ike_check_gone "$_gn" &&
+					_go="$_go; gone only after up to 40 s"
+				echo "$_go"
+				return 1
+			fi
 			sleep 0.5
 		done
 		echo "$_go"
@@ -311,6 +317,7 @@ case_rekey() {
 	ike_on left ike_xfer_send_bg left "$1" "$2" "$IKE_LOAD_CHUNKS" "$IKE_LOAD_PACE_MS"
 	ike_wait_for 60 rx_at_least 524288
 	step "CHILD_SA rekeyed during the transfer" rekey_child "$_old_l"
+	spis_agree >/dev/null
 	ike_wait_for 60 rx_at_least 1572864
 	step "IKE_SA rekeyed during the transfer" rekey_ike "$L_OUT"
 	XFER_SENT=$(ike_on left ike_xfer_send_wait left | tail -n 1)
@@ -498,6 +505,7 @@ case_blocked() {
 	for _km in espah esp4 esp6; do
 		e2e_mod_loaded "$_km" && { t_skip "$CASE" "$_km already loaded: the case needs a fresh boot"; return 0; }
 	done
+	mkdir -p /etc/modprobe.d
 	printf 'install esp4 /bin/false\ninstall esp6 /bin/false\n' >"$DISTRO_BLOCK"
 	E2E_IMPL=$impl
 	e2e_load_helpers
@@ -530,6 +538,11 @@ selected=$(case_list | while read -r _kname _rest; do
 done)
 [ -n "$selected" ] || die "no case matches '${filter}' in tier $tier"
 log "tier $tier, left $impl, right $peer_impl${IKE_PAIR:+ (second guest)}: $(echo "$selected" | awk '{ printf "%s ", $1 }')"
+
+_t0=$(date +%s)
+e2e_load_helpers
+ike_crypto_warmup || die "the kernel cannot instantiate the test's transforms"
+log "crypto warm-up (every transform instantiated once): $(( $(date +%s) - _t0 ))s"
 
 # the blocked-host case needs a kernel where no ESP implementation is loaded yet
 if echo "$selected" | grep -q '^blocked-host'; then

@@ -197,6 +197,22 @@ ike_topo_local() {
 	ike_node_net left && ike_node_net right
 }
 
+# ike_crypto_warmup: instantiate every transform the cases use once, the
+# way xfrm names them (AF_ALG binds: no SA, no ESP module involved): under
+# TCG the first SA of a transform costs seconds of module loading and
+# crypto self-tests, long enough for an IKE peer to give up while the
+# responder still sits in its netlink call
+ike_crypto_warmup() {
+	local _kb _alg
+	_kb=$(e2e_helper_bin algbind) || { echo "algbind helper missing"; return 1; }
+	modprobe -q af_alg; modprobe -q algif_aead; modprobe -q algif_hash
+	for _alg in "seqiv(rfc4106(gcm(aes)))" "seqiv(rfc7539esp(chacha20,poly1305))" \
+		"echainiv(authenc(hmac(sha256),cbc(aes)))"; do
+		"$_kb" aead "$_alg" || return 1
+	done
+	"$_kb" hash "hmac(sha256)"
+}
+
 # ---------------------------------------------------------------- per-case node state
 
 # ike_node_reset NODE: no daemon, no SA, no policy but the ND bypass
@@ -231,7 +247,7 @@ ike_case_start() {
 ike_cap_start() {
 	local _cf
 	_cf=$IKE_DIR/$1/case/wire.pcap
-	"$IP" netns exec "$1" tcpdump -i wan0 -Q out -n -s 0 -U -B 8192 --immediate-mode \
+	"$IP" netns exec "$1" tcpdump -i wan0 -Q out -n -s 0 -U -B 32768 --immediate-mode \
 		-w "$_cf" </dev/null >/dev/null 2>"$_cf.err" &
 	echo $! >"$IKE_DIR/$1/cap.pid"
 	ike_wait_for 10 grep -q "listening on" "$_cf.err" || { echo "tcpdump in $1: $(cat "$_cf.err")"; return 1; }
@@ -395,6 +411,13 @@ ike_kernel_spis() {
 # sw NODE ARGS...: swanctl against NODE's charon
 sw() { local _swn=$1; shift; ike_in "$_swn" env STRONGSWAN_CONF="$IKE_DIR/$_swn/strongswan.conf" "$SWANCTL" "$@"; }
 
+# sw_retransmits: with DPD, a dead peer is declared dead after ~7 s, not
+# minutes; otherwise charon's defaults (a slow TCG guest must not look dead)
+sw_retransmits() {
+	[ -n "$P_DPD" ] || return 0
+	printf '\tretransmit_timeout = 1.0\n\tretransmit_base = 1.4\n\tretransmit_tries = 3\n'
+}
+
 # sw_write NODE: strongswan.conf and swanctl.conf for the current profile
 sw_write() {
 	local _kn _kp _kd _la _ra _ike _lauth _rauth _prop _lts _rts _start
@@ -407,10 +430,7 @@ sw_write() {
 		load = random nonce openssl kdf pem pkcs1 pkcs8 x509 pubkey revocation constraints kernel-netlink socket-default vici
 		# routes are the test's business (lan routes, XFRM/VTI interfaces)
 		install_routes = no
-		# a dead peer is declared dead after ~6 s, not minutes
-		retransmit_timeout = 1.0
-		retransmit_base = 1.4
-		retransmit_tries = 3
+$(sw_retransmits)
 		# old inbound SAs stay 2 s after a rekey for packets in flight
 		delete_rekeyed_delay = 2
 		filelog {
@@ -536,7 +556,7 @@ ls_write() {
 		echo "	uniqueids=yes"
 		echo ""
 		echo "conn c"
-		echo "	keyexchange=ikev2"
+		echo "	ikev2=yes"
 		echo "	authby=secret"
 		echo "	left=$(ike_ip "$_kn" wan "$P_FAM")"
 		echo "	leftid=@$_kn"
@@ -637,6 +657,8 @@ ike_paced_cat() {
 ike_xfer_send() {
 	local _pf _cs _ce _xr
 	_pf=$(ike_payload "$4")
+	# (exported with the capture: the decoder compares what it decrypts)
+	echo "$_pf" >"$IKE_DIR/$1/case/payload-path"
 	case "$2" in
 	*:*) _cs="TCP6:[$2]:$IKE_XFER_PORT,bind=[$3]" ;;
 	*) _cs="TCP4:$2:$IKE_XFER_PORT,bind=$3" ;;
@@ -696,17 +718,38 @@ ike_check_impl() {
 	fi
 }
 
+# ike_impl_refs: module references this guest's implementation holds
+# (one per ESP/AH state, also a deleted one something still references)
+ike_impl_refs() {
+	local _m _r=0
+	if [ "$E2E_IMPL" = espah ]; then e2e_mod_refcnt espah; return; fi
+	for _m in esp4 esp6 ah4 ah6; do _r=$((_r + $(e2e_mod_refcnt "$_m" || echo 0) + 0)); done
+	echo "$_r"
+}
+
+# ike_guest_sas: ESP/AH states in every netns of this guest
+ike_guest_sas() {
+	local _kn
+	{ "$IP" xfrm state; for _kn in $("$IP" netns list | awk '{ print $1 }'); do "$IP" -n "$_kn" xfrm state; done; } |
+		grep -c '^	proto \(esp\|ah\) '
+}
+
 # ike_check_gone NODE: no ESP/AH SA left in NODE's netns, nor a per-SA line
-# in /proc/net/espah (espah)
+# in /proc/net/espah (espah); with no SA left in the whole guest, no module
+# reference either (a deleted state something still holds)
 ike_check_gone() {
-	local _left _rows
+	local _left _rows _refs
 	_left=$("$IP" -n "$1" xfrm state | grep -c '^	proto \(esp\|ah\) ')
 	[ "$_left" = 0 ] || { echo "$_left SAs still in $1: $("$IP" -n "$1" xfrm state | grep 'proto' | tr '\n' ';')"; return 1; }
 	if [ "$E2E_IMPL" = espah ]; then
 		_rows=$(ns "$1" cat /proc/net/espah | awk '$1 != "proto" && $1 != "total"')
-		[ -z "$_rows" ] || { echo "/proc/net/espah in $1 still lists: $(echo "$_rows" | tr '\n' ';')"; return 1; }
+		[ -z "$_rows" ] || { echo "/proc/net/espah in $1 still lists: $(echo "$_rows" | tr '\n' ';') (deleted from the SAD, still referenced)"; return 1; }
 	fi
-	echo "no SA left in $1"
+	if [ "$(ike_guest_sas)" = 0 ]; then
+		_refs=$(ike_impl_refs)
+		[ "${_refs:-0}" = 0 ] || { echo "no SA left in this guest, but $E2E_IMPL holds $_refs module references: a deleted state is still referenced"; return 1; }
+	fi
+	echo "no SA left in $1${_refs:+, $E2E_IMPL module references 0}"
 }
 
 ike_espah_total() { ns "$1" cat /proc/net/espah 2>/dev/null | grep '^total'; }
@@ -791,6 +834,8 @@ ike_export() {
 	_ex=$ESPAH_EXPORT/$2/$1
 	mkdir -p "$_ex"
 	cp "$IKE_DIR/$1/case/wire.pcap" "$_ex/wire.pcap" 2>/dev/null
+	cp "$IKE_DIR/$1/case/wire.pcap.err" "$_ex/tcpdump.txt" 2>/dev/null
+	[ -f "$IKE_DIR/$1/case/payload-path" ] && cp "$(cat "$IKE_DIR/$1/case/payload-path")" "$_ex/payload"
 	{ cat "$IKE_DIR/$1/case/xfrm-monitor.txt"; echo "# ip xfrm state"; "$IP" -n "$1" xfrm state; } >"$_ex/xfrm.txt"
 	_en=$1; shift 2
 	{ echo "node=$_en"; echo "impl=$E2E_IMPL"; echo "kernel=$(uname -r)"; printf '%s\n' "$@"; } >"$_ex/meta"
