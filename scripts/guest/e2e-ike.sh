@@ -100,16 +100,46 @@ NODES="left right"
 # otherwise "not ok" with its last line
 step() {
 	_sn=$1; shift
+	_st=$(date +%s)
 	_so=$("$@" 2>&1)
 	_sr=$?
 	[ -n "$_so" ] && echo "$_so" | sed 's/^/#   /' | tail -n 12
+	echo "#   ($(( $(date +%s) - _st ))s)"
 	if [ "$_sr" = 0 ]; then t_ok "$CASE: $_sn"
 	else t_fail "$CASE: $_sn" "$(echo "$_so" | grep -v '^WARNING' | tail -n 1)"; fi
 	return "$_sr"
 }
 
-# on_both FUNCTION: FUNCTION NODE for left and right, where each lives
-on_both() { for _ob in $NODES; do ike_on "$_ob" "$1" "$_ob" || return 1; done; }
+# par LEFT-CMD... -- RIGHT-CMD...: both commands at the same time (under
+# TCG most of a case is waiting for one slow process per node); both
+# outputs, left's first; fails if either fails
+par() {
+	_pl=""
+	while [ "$1" != "--" ]; do _pl="$_pl $(ike_quote "$1")"; shift; done
+	shift
+	eval "$_pl" >"$E2E_TMP/par-left" 2>&1 &
+	_pp=$!
+	"$@" >"$E2E_TMP/par-right" 2>&1
+	_pr=$?
+	wait "$_pp"
+	_pq=$?
+	cat "$E2E_TMP/par-left" "$E2E_TMP/par-right"
+	[ "$_pq" = 0 ] && [ "$_pr" = 0 ]
+}
+
+# timed LABEL CMD...: CMD, its output and how long it took as comments
+timed() {
+	_tl=$1; shift
+	_tt=$(date +%s)
+	"$@" 2>&1 | sed 's/^/#   /'
+	echo "#   ($_tl: $(( $(date +%s) - _tt ))s)"
+}
+
+# on_both FUNCTION [ARGS...]: FUNCTION NODE ARGS on left and right at once
+on_both() {
+	_obf=$1; shift
+	par ike_on left "$_obf" left "$@" -- ike_on right "$_obf" right "$@"
+}
 
 diag() { for _dn in $NODES; do ike_on "$_dn" ike_diag "$_dn"; done; }
 
@@ -127,7 +157,7 @@ case_daemons() {
 }
 both_start() {
 	_bl=$1 _br=$2; shift 2
-	ike_on left ike_start left "$_bl" "$@" && ike_on right ike_start right "$_br" "$@"
+	par ike_on left ike_start left "$_bl" "$@" -- ike_on right ike_start right "$_br" "$@"
 }
 
 # case_spis: the SPIs both daemons negotiated are the kernels' SAs, pairwise
@@ -162,7 +192,7 @@ case_impl() {
 	step "SAs held by $impl (left) and $peer_impl (right)" both_impl
 }
 # shellcheck disable=SC2086  # SPI lists
-both_impl() { ike_on left ike_check_impl left $L_ALL && ike_on right ike_check_impl right $R_ALL; }
+both_impl() { par ike_on left ike_check_impl left $L_ALL -- ike_on right ike_check_impl right $R_ALL; }
 
 case_up() {
 	step "IKE_SA and CHILD_SA up (initiated by left)" ike_on left ike_initiate left || return 1
@@ -196,21 +226,18 @@ case_xfer() {
 
 proto() { if [ -n "$P_AH" ]; then echo ah; else echo esp; fi; }
 # shellcheck disable=SC2086  # SPI lists
-both_wire() { ike_on left ike_check_wire left "$1" $L_OUT_ALL && ike_on right ike_check_wire right "$1" $R_OUT_ALL; }
-both_stats() { ike_on left ike_check_stats left "$1" && ike_on right ike_check_stats right "$1"; }
+both_wire() { par ike_on left ike_check_wire left "$1" $L_OUT_ALL -- ike_on right ike_check_wire right "$1" $R_OUT_ALL; }
 
 # case_wire [ALLOWED-XFRM_STAT-REGEX]: captures stopped; the wire and the
 # counters checked; capture and SAs exported for the host's decoder
 case_wire() {
-	on_both ike_case_end
+	timed "captures stopped" on_both ike_case_end
 	step "wire: only $(proto) with the negotiated SPIs, nothing in the clear" both_wire "$(proto)"
 	step "SA packet counters moved, no integrity failure" on_both ike_check_sa_counters
-	step "no xfrm_stat error or espah drop counter rose" both_stats "${1:-^$}"
-	for _en in $NODES; do
-		ike_on "$_en" ike_export "$_en" "$CASE" "proto=$(proto)" "alg=$P_ESP$P_AH" \
-			"mode=$P_MODE" "fam=$P_FAM" "sender=$([ "$_en" = left ] && echo yes || echo no)" \
-			"dst=${XFER_DST:-}" "dport=$IKE_XFER_PORT" "payload=${XFER_SENT#sent }"
-	done
+	step "no xfrm_stat error or espah drop counter rose" on_both ike_check_stats "${1:-^$}"
+	set -- "$CASE" "proto=$(proto)" "alg=$P_ESP$P_AH" "mode=$P_MODE" "fam=$P_FAM" \
+		"dst=${XFER_DST:-}" "dport=$IKE_XFER_PORT" "payload=${XFER_SENT#sent }"
+	timed exported par ike_on left ike_export left "$@" sender=yes -- ike_on right ike_export right "$@" sender=no
 }
 
 # case_down: IKE deletes the SAs (left terminates); none left in either
@@ -241,7 +268,7 @@ gone_after_terminate() {
 }
 case_down() {
 	step "SAs deleted over IKE: none left in the kernels nor in /proc/net/espah" gone_after_terminate
-	on_both ike_node_reset >/dev/null 2>&1
+	timed "nodes reset" on_both ike_node_reset
 }
 
 # ---------------------------------------------------------------- cases
@@ -417,11 +444,11 @@ case_dpd() {
 	case_daemons "$_ld" "$_rd" mode=tunnel dpd=2 "$@" || return 1
 	case_up || return 1
 	case_xfer
-	on_both ike_case_end
+	timed "captures stopped" on_both ike_case_end
 	step "right stops answering IKE (UDP 500/4500 dropped)" silence_right
 	step "DPD: left declares right dead and removes its SAs" dead_detected
 	ike_on right ns right nft delete table inet dpd
-	on_both ike_node_reset >/dev/null 2>&1
+	timed "nodes reset" on_both ike_node_reset
 }
 
 mapping_followed() {
@@ -470,9 +497,13 @@ blocked_fails() {
 	_mp=$(modprobe esp4 2>&1) && { echo "modprobe esp4 succeeded despite $DISTRO_BLOCK"; return 1; }
 	echo "modprobe esp4: refused (${_mp:-/bin/false})"
 	_init=$(ike_on left ike_initiate left 2>&1) && { echo "initiate succeeded: $_init"; return 1; }
-	_err=$(ike_on left ike_log_grep left 'netlink error|unable to add SAD|unable to install') ||
-		{ echo "no SA installation error in charon's log: $(echo "$_init" | tail -n 3)"; return 1; }
-	echo "$_err" | sed 's/^/charon: /' | head -n 4
+	echo "$_init" | tail -n 2 | sed 's/^/swanctl --initiate (left): /'
+	# the responder installs first: its failure comes back as NO_PROPOSAL_CHOSEN
+	_err=$(for _bn in left right; do
+		ike_on "$_bn" ike_log_grep "$_bn" 'netlink error|unable to add SAD|unable to install' | sed "s/^/charon ($_bn): /"
+	done)
+	[ -n "$_err" ] || { echo "no SA installation error in either charon's log"; return 1; }
+	echo "$_err" | head -n 6
 	[ -z "$(ike_kernel_spis left)" ] || { echo "SAs installed anyway"; return 1; }
 	echo "no SA in the kernel: IPsec is down on this host"
 }
