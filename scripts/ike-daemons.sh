@@ -67,6 +67,8 @@ print_trees() {
 	for p in pluto whack addconn _updown _updown.xfrm; do
 		trees+=("$root/usr/libexec/ipsec/$p:/usr/libexec/ipsec/$p")
 	done
+	# the updown scripts run "ipsec _updown.xfrm" (strongSwan's ipsec is not in the guest)
+	trees+=("$root/usr/sbin/ipsec:/usr/sbin/ipsec")
 	for p in "${NSS_MODULES[@]}"; do trees+=("/usr/lib/x86_64-linux-gnu/$p"); done
 	echo "${trees[*]}"
 }

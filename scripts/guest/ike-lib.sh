@@ -357,10 +357,12 @@ ike_stop() { ike_daemon_stop "$1"; }
 # ike_initiate NODE: bring connection c up from NODE; prints the daemon's output
 ike_initiate() {
 	case "$(ike_daemon_kind "$1")" in
-	charon) sw "$1" --initiate --child c --timeout 60 ;;
+	charon) sw "$1" --initiate --child c --timeout 60 || return 1 ;;
 	pluto) ls_whack "$1" --name c --initiate ;;
 	*) echo "no daemon in $1"; return 1 ;;
 	esac
+	# (whack's exit status does not tell whether the CHILD_SA came up)
+	[ -n "$(ike_daemon_spis "$1")" ] || { echo "no CHILD_SA installed in $1"; return 1; }
 }
 
 # ike_rekey NODE child|ike
@@ -387,8 +389,8 @@ ike_daemon_spis() {
 	pluto)
 		# "esp.SPI@ADDR": SAs towards the peer's address are outbound
 		_sp_peer=$(ike_ip "$(ike_peer "$1")" wan "$(cat "$IKE_DIR/$1/fam")")
-		ls_whack "$1" --status 2>/dev/null | grep 'ESTABLISHED_CHILD_SA\|IPsec SA established' |
-			grep -o '\(esp\|ah\)\.[0-9a-f]*@[0-9a-f.:]*' | sort -u | awk -v peer="$_sp_peer" '
+		# ("#2: "c" esp.SPI@PEER esp.SPI@SELF tun.0@... Traffic: ..." per Child SA)
+		ls_whack "$1" --status 2>/dev/null | grep -o '\(esp\|ah\)\.[0-9a-f]*@[0-9a-f.:]*' | sort -u | awk -v peer="$_sp_peer" '
 				{ split($0, a, "@"); spi = substr(a[1], index(a[1], ".") + 1)
 				  while (length(spi) < 8) spi = "0" spi
 				  printf "%s 0x%s\n", (a[2] == peer ? "out" : "in"), spi }' ;;
