@@ -16,7 +16,7 @@
 #           the transforms it supports) and checks the inner TCP payload
 # --tier    check (default; the reduced matrix of `make check`) or full
 #           (`make soak`); the case lists are in scripts/guest/e2e-ike.sh
-# --filter  substring of case names (e.g. rekey, v6, ls-)
+# --filter  substrings of case names, comma-separated (e.g. rekey,v6 or ls-)
 # --keep    keep the exported captures (default: only when something failed)
 # Prints the guests' TAP-like lines prefixed with the boot, then
 # "N passed, N failed[, N skipped]"; exit status 0 iff nothing failed.

@@ -811,8 +811,9 @@ ike_check_wire() {
 	for _ks in $(echo "$_seen" | sort -u); do
 		case " $* " in *" $_ks "*) ;; *) echo "$_cw_n sent $_cw_p with SPI $_ks, not a negotiated one ($*)"; return 1 ;; esac
 	done
-	_plain=$(e2e_pcap_count "($E2E_PLAIN_FILTER_4) or ($E2E_PLAIN_FILTER_6)" "$_kpc")
-	[ "$_plain" = 0 ] || { echo "$_cw_n sent $_plain TCP/ICMP packets in the clear"; tcpdump -r "$_kpc" -n "$E2E_PLAIN_FILTER_4 or $E2E_PLAIN_FILTER_6" 2>/dev/null | head -n 5; return 1; }
+	# (the RPC between two guests is plain TCP on its own addresses)
+	_plain=$(e2e_pcap_count "(($E2E_PLAIN_FILTER_4) or ($E2E_PLAIN_FILTER_6)) and not (ip and net 10.61.255.0/30)" "$_kpc")
+	[ "$_plain" = 0 ] || { echo "$_cw_n sent $_plain TCP/ICMP packets in the clear"; tcpdump -r "$_kpc" -n "(($E2E_PLAIN_FILTER_4) or ($E2E_PLAIN_FILTER_6)) and not (ip and net 10.61.255.0/30)" 2>/dev/null | head -n 5; return 1; }
 	if [ "$_cw_p" = esp ]; then
 		_mk=$(e2e_marker_count "$_kpc")
 		[ "$_mk" = 0 ] || { echo "$_cw_n: the plaintext marker is on the wire ($_mk times)"; return 1; }
