@@ -13,7 +13,7 @@
 #       ESPAH_EXPORT          captures and SAs per case for the host's tshark
 #                             decoder (run-guest.sh --export)
 # Every case: "ok N - CASE: what" lines; the last line "N passed, N failed".
-# FILTER: a substring of case names (e.g. v6, rekey, ls-).
+# FILTER: substrings of case names, comma-separated (e.g. v6, rekey,ls-).
 
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
@@ -564,8 +564,16 @@ case_blocked() {
 case_list() { if [ -n "${IKE_CASES:-}" ]; then
 		for _kc in $IKE_CASES; do { cases_check; cases_full; } | awk -v c="$_kc" '$1 == c' | head -n 1; done
 	else "cases_$tier"; fi; }
+# FILTER: comma-separated substrings, a case runs if its name has one
+matches() {
+	[ -z "$filter" ] && return 0
+	for _fs in $(echo "$filter" | tr ',' ' '); do
+		case "$1" in *"$_fs"*) return 0 ;; esac
+	done
+	return 1
+}
 selected=$(case_list | while read -r _kname _rest; do
-	case "$_kname" in *"$filter"*) echo "$_kname $_rest" ;; esac
+	if matches "$_kname"; then echo "$_kname $_rest"; fi
 done)
 [ -n "$selected" ] || die "no case matches '${filter}' in tier $tier"
 log "tier $tier, left $impl, right $peer_impl${IKE_PAIR:+ (second guest)}: $(echo "$selected" | awk '{ printf "%s ", $1 }')"
