@@ -5,6 +5,7 @@
 #   make check                           every build and test (CI runs this)
 #   make demo                            an ESP tunnel in a QEMU guest
 #   make bench                           espah against the in-tree ESP
+#   make soak                            the long tests (full IKE matrix), not in check
 #   make install / uninstall             espah.ko + /etc/modprobe.d/espah.conf (README "Installing")
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
@@ -25,6 +26,11 @@ demo:
 
 bench:
 	bash scripts/bench.sh
+
+soak:
+	bash scripts/soak.sh
+
+.PHONY: soak
 
 # install: modules_install (KDIR's /lib/modules/RELEASE/extra/ on 6.1,
 # .../updates/ on 6.12), scripts/espah-modprobe.conf as

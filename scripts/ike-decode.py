@@ -82,6 +82,8 @@ def parse_sas(path):
             w = line.split()
             if w[0] == "proto" and len(w) > 3 and w[2] == "spi":
                 cur.update(proto=w[1], spi=int(w[3].split("(")[0], 16))
+            elif w[0] == "replay-window" and "flag" in w:
+                cur["esn"] = "esn" in w[w.index("flag"):]
             elif w[0] in ("aead", "enc", "auth", "auth-trunc") and len(w) > 2:
                 bits = int(w[-1]) if len(w) > 3 and w[-1].isdigit() else None
                 cur["algs"].append((w[0], w[1], w[2], bits))
@@ -135,27 +137,31 @@ def read_meta(path):
     return meta
 
 
-def check_packets(label, pcap, home, proto):
+def check_packets(label, pcap, home, proto, esn_spis=()):
     """Every ESP packet decrypted (something after "esp" in its protocol
-    stack) and its ICV good"""
+    stack) and its ICV good; tshark cannot check the ICV of an ESN SA (it
+    does not know the high sequence bits)"""
     out, err = tshark(pcap, home, "-Y", proto, "-T", "fields", "-E", "separator=|",
                       "-e", "esp.spi", "-e", "frame.protocols", "-e", "esp.icv_good", "-e", "esp.icv_bad")
     rows = [r.split("|") for r in out.splitlines() if r]
     if not rows:
-        fail(f"{label}: no {proto} packet in {pcap} {err.strip()[:200]}")
+        fail(f"{label}: no {proto} packet in {pcap}")
         return False
     if proto == "ah":
         ok(f"{label}: {len(rows)} AH packets dissected")
         return True
     undecrypted = [r for r in rows if not r[1].split(":esp")[-1]]
-    bad_icv = [r for r in rows if "1" in r[3].split(",")]
+    esn = [r for r in rows if int(r[0], 16) in esn_spis]
+    bad_icv = [r for r in rows if "1" in r[3].split(",") and r not in esn]
     good_icv = [r for r in rows if "1" in r[2].split(",")]
     spis = sorted({r[0] for r in rows})
     if undecrypted or bad_icv:
         fail(f"{label}: {len(undecrypted)} of {len(rows)} ESP packets not decrypted, "
              f"{len(bad_icv)} with a bad ICV (SPIs {' '.join(spis)}); first: {(undecrypted or bad_icv)[0]}")
         return False
-    icv = f"ICV verified on {len(good_icv)}" if good_icv else "ICV not checked by tshark (AEAD)"
+    icv = f"ICV verified on {len(good_icv)}" if good_icv else "ICV not checked by tshark"
+    if esn:
+        icv += f", not checkable on {len(esn)} (ESN SAs)"
     ok(f"{label}: {len(rows)}/{len(rows)} ESP packets decrypted with the SAs' keys, {icv} (SPIs {' '.join(spis)})")
     return True
 
@@ -247,7 +253,8 @@ def check_node(label, d, home):
         os.makedirs(uat, exist_ok=True)
         with open(os.path.join(uat, "esp_sa"), "w", encoding="utf-8") as f:
             f.write("\n".join(lines) + "\n")
-    if not check_packets(label, pcap, home, proto):
+    esn_spis = {spi for spi, sa in parse_sas(os.path.join(d, "xfrm.txt")).items() if sa.get("esn")}
+    if not check_packets(label, pcap, home, proto, esn_spis):
         return
     if meta.get("sender") == "yes" and meta.get("payload") and meta.get("dport"):
         check_payload(label, d, home, meta)

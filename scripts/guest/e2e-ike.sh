@@ -467,6 +467,8 @@ mapping_followed() {
 case_nat() {
 	_ld=$1 _rd=$2; shift 2
 	step "NAT router between left and right (UDP sources -> 40000-40099)" ike_nat_topo 40000-40099 || return 1
+	# the links were replaced: capture the new ones
+	on_both ike_cap_start >/dev/null
 	case_daemons "$_ld" "$_rd" mode=tunnel nat=yes "$@" || { ike_nat_untopo; return 1; }
 	if case_up; then
 		# shellcheck disable=SC2046
@@ -481,8 +483,9 @@ case_nat() {
 		step "right's kernel reported the new mapping, its daemon followed" mapping_followed
 		spis_agree >/dev/null
 		L_OUT_ALL=$L_OUT R_OUT_ALL=$R_OUT
-		# packets sent to the old mapping until the daemon moved the SAs
-		case_wire 'XfrmInNoStates'
+		# packets sent to the old mapping until the daemon moved the SAs;
+		# charon's block policies while it updates them
+		case_wire 'XfrmInNoStates|XfrmOutPolBlock'
 		case_down
 	fi
 	ike_nat_untopo
