@@ -352,7 +352,11 @@ case_rekey() {
 	# shellcheck disable=SC2086  # SPI list
 	step "old SAs deleted, their espah entries with them" rekeyed_cleanly $_old_all
 	L_OUT_ALL="$_old_l $L_OUT" R_OUT_ALL="$_old_r $R_OUT"
-	case_wire
+	# libreswan as responder sends on its new outbound SA at once, before
+	# the initiator has installed the matching inbound one: the first
+	# packets meet the initiator's larval state (the same with the in-tree
+	# stack); strongSwan's responder waits
+	if [ "$_rd" = pluto ]; then case_wire 'XfrmAcquireError'; else case_wire; fi
 	case_down
 }
 
@@ -483,9 +487,10 @@ case_nat() {
 		step "right's kernel reported the new mapping, its daemon followed" mapping_followed
 		spis_agree >/dev/null
 		L_OUT_ALL=$L_OUT R_OUT_ALL=$R_OUT
-		# packets sent to the old mapping until the daemon moved the SAs;
-		# charon's block policies while it updates them
-		case_wire 'XfrmInNoStates|XfrmOutPolBlock'
+		# while charon moves the SAs to the new mapping: packets to the old
+		# mapping, and its policies replaced (briefly blocking or absent);
+		# the same with the in-tree stack
+		case_wire 'XfrmInNoStates|XfrmOutPolBlock|XfrmInNoPols'
 		case_down
 	fi
 	ike_nat_untopo
