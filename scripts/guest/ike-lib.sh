@@ -128,6 +128,16 @@ ike_pidfile_stop() {
 	return 0
 }
 
+# ike_pidfile_wait FILE SECONDS: until the process FILE names has ended (it
+# need not be this shell's child: another RPC may have started it)
+ike_pidfile_wait() {
+	local _wp _wn
+	_wp=$(cat "$1" 2>/dev/null)
+	_wn=$(( $2 * 5 ))
+	while ike_pid_alive "$_wp" && [ "$_wn" -gt 0 ]; do sleep 0.2; _wn=$((_wn - 1)); done
+	rm -f "$1"
+}
+
 # ike_wait_for SECONDS CMD...: poll CMD every 0.2 s until it succeeds
 ike_wait_for() {
 	local _wf_n
@@ -631,11 +641,7 @@ ike_xfer_listen() {
 
 # ike_xfer_result NODE: wait for the receiver to finish; "BYTES SHA256"
 ike_xfer_result() {
-	local _rp _ki
-	_rp=$(cat "$IKE_DIR/$1/rx.pid" 2>/dev/null)
-	_ki=0
-	while ike_pid_alive "$_rp" && [ "$_ki" -lt $((E2E_TCP_TIMEOUT * 5)) ]; do sleep 0.2; _ki=$((_ki + 1)); done
-	rm -f "$IKE_DIR/$1/rx.pid"
+	ike_pidfile_wait "$IKE_DIR/$1/rx.pid" "$E2E_TCP_TIMEOUT"
 	[ -f "$IKE_DIR/$1/case/rx" ] || { echo "0 nothing-received $(cat "$IKE_DIR/$1/case/rx.err")"; return 1; }
 	ike_sha "$IKE_DIR/$1/case/rx"
 }
@@ -685,11 +691,7 @@ ike_xfer_send_bg() {
 	echo $! >"$IKE_DIR/$1/tx.pid"
 }
 ike_xfer_send_wait() {
-	local _tp _ki
-	_tp=$(cat "$IKE_DIR/$1/tx.pid" 2>/dev/null)
-	_ki=0
-	while ike_pid_alive "$_tp" && [ "$_ki" -lt $((E2E_TCP_TIMEOUT * 5)) ]; do sleep 0.2; _ki=$((_ki + 1)); done
-	rm -f "$IKE_DIR/$1/tx.pid"
+	ike_pidfile_wait "$IKE_DIR/$1/tx.pid" "$E2E_TCP_TIMEOUT"
 	cat "$IKE_DIR/$1/case/tx.out"
 	grep -q '^sent ' "$IKE_DIR/$1/case/tx.out"
 }
