@@ -134,8 +134,7 @@ run_pair() {
 		--env "IKE_PAIR=$r" "$here/guest/e2e-ike.sh" "$l" ${filter:+"$filter"} 2>&1 | tee "$clog" | show "$label"
 	st=${PIPESTATUS[0]}
 	# the first guest told the agent to stop; give it time to export and end
-	local i
-	for i in $(seq 120); do kill -0 "$agent_pid" 2>/dev/null || break; sleep 1; done
+	for _ in $(seq 120); do kill -0 "$agent_pid" 2>/dev/null || break; sleep 1; done
 	kill "$agent_pid" 2>/dev/null
 	wait "$agent_pid"; ast=$?
 	agent_pid=""

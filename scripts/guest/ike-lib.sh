@@ -421,7 +421,7 @@ ike_kernel_spis() {
 # ---------------------------------------------------------------- strongSwan
 
 # sw NODE ARGS...: swanctl against NODE's charon
-sw() { local _swn=$1; shift; ike_in "$_swn" env STRONGSWAN_CONF="$IKE_DIR/$_swn/strongswan.conf" "$SWANCTL" "$@"; }
+sw() { local _swn; _swn=$1; shift; ike_in "$_swn" env STRONGSWAN_CONF="$IKE_DIR/$_swn/strongswan.conf" "$SWANCTL" "$@"; }
 
 # sw_retransmits: with DPD, a dead peer is declared dead after ~7 s, not
 # minutes; otherwise charon's defaults (a slow TCG guest must not look dead)
@@ -536,7 +536,7 @@ sw_start() {
 # ---------------------------------------------------------------- libreswan
 
 # ls_whack NODE ARGS...: whack against NODE's pluto
-ls_whack() { local _lwn=$1; shift; ike_in "$_lwn" "$LSEXEC/whack" "$@"; }
+ls_whack() { local _lwn; _lwn=$1; shift; ike_in "$_lwn" "$LSEXEC/whack" "$@"; }
 
 # ls_proposal esp|ike|ah STRONGSWAN-PROPOSAL: libreswan's name for it
 ls_proposal() {
