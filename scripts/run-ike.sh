@@ -161,7 +161,11 @@ if [[ -d $logdir/export ]]; then
 	grep -q 'passed, [0-9]* failed' "$dlog" || { failed=$((failed + 1)); echo "not ok - decode: the decoder printed no summary ($dlog)"; }
 fi
 
-say "kernel $kernel, tier $tier, impl $impl: $(( $(date +%s) - t0 ))s, logs in $logdir"
+# the CPU time the guests and tools used: the wall time depends on what
+# else runs on the host, this does not (2 cores: wall >= CPU / 2)
+times >"$logdir/times"     # (not in a pipe: a subshell has no children)
+cpu=$(tail -n 1 "$logdir/times" | awk '{ for (i = 1; i <= 2; i++) { split($i, t, "m"); s += t[1] * 60 + t[2] } printf "%d", s }')
+say "kernel $kernel, tier $tier, impl $impl: wall $(( $(date +%s) - t0 ))s, CPU ${cpu}s (load average now $(cut -d' ' -f1 /proc/loadavg)), logs in $logdir"
 if (( failed == 0 && keep == 0 )); then rm -rf "$logdir/export"; fi
 if (( skipped )); then echo "$passed passed, $failed failed, $skipped skipped"
 else echo "$passed passed, $failed failed"; fi
