@@ -523,7 +523,8 @@ sw_start() {
 	local _kd _ko
 	_kd=$IKE_DIR/$1
 	ike_daemon_launch "$1" charon env STRONGSWAN_CONF="$_kd/strongswan.conf" "$CHARON"
-	if ! ike_wait_for 20 sw "$1" --stats; then
+	# (waiting on the socket file: a swanctl every 0.2 s would slow charon down)
+	if ! ike_wait_for 30 ike_in "$1" test -S /run/charon.vici || ! sw "$1" --stats >/dev/null 2>&1; then
 		echo "charon in $1 did not come up: $(tail -n 5 "$_kd/charon.out" "$_kd/charon.log" 2>&1)"
 		echo "swanctl --stats: $(sw "$1" --stats 2>&1 | tail -n 3)"
 		return 1
