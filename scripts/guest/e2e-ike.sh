@@ -112,7 +112,8 @@ step() {
 
 # par LEFT-CMD... -- RIGHT-CMD...: both commands at the same time (under
 # TCG most of a case is waiting for one slow process per node); both
-# outputs, left's first; fails if either fails
+# outputs, a failing one last (step() reports the last line); fails if
+# either fails
 par() {
 	_pl=""
 	while [ "$1" != "--" ]; do _pl="$_pl $(ike_quote "$1")"; shift; done
@@ -123,7 +124,8 @@ par() {
 	_pr=$?
 	wait "$_pp"
 	_pq=$?
-	cat "$E2E_TMP/par-left" "$E2E_TMP/par-right"
+	if [ "$_pq" != 0 ] && [ "$_pr" = 0 ]; then cat "$E2E_TMP/par-right" "$E2E_TMP/par-left"
+	else cat "$E2E_TMP/par-left" "$E2E_TMP/par-right"; fi
 	[ "$_pq" = 0 ] && [ "$_pr" = 0 ]
 }
 
