@@ -88,7 +88,10 @@ count() {
 finish_boot() {
 	local sum
 	sum=$(sed -n 's/^  > \([0-9]* passed, [0-9]* failed.*\)$/\1/p' "$2" | tail -n 1)
-	[[ -n $sum ]] && count "$sum"
+	if [[ -n $sum ]]; then count "$sum"
+	else    # it died on the way: what it had reported so far still counts
+		count "$(grep -c '^  > ok ' "$2") passed, $(grep -c '^  > not ok ' "$2") failed"
+	fi
 	if [[ -z $sum ]] || [[ $3 != 0 && $3 != 1 ]]; then
 		failed=$((failed + 1))
 		echo "not ok - $1: the guest failed by itself (status $3): $(grep '^\[run-guest\] FAIL' "$2" | tail -n 1) log: $2"

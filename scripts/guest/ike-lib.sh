@@ -328,7 +328,8 @@ ike_in() {
 	local _in_pid
 	_in_pid=$(cat "$IKE_DIR/$1/daemon.pid" 2>/dev/null) || { echo "no daemon in $1"; return 1; }
 	shift
-	nsenter -t "$_in_pid" -m -n "$@"
+	# (a daemon's control tool may wait forever for an exchange that never ends)
+	timeout "${IKE_CMD_TIMEOUT:-120}" nsenter -t "$_in_pid" -m -n "$@"
 }
 
 ike_daemon_kind() { cat "$IKE_DIR/$1/daemon" 2>/dev/null; }
