@@ -19,6 +19,13 @@ PKGS=(
   coreutils findutils util-linux procps conntrack ethtool
   tshark python3-scapy python3-cryptography   # the independent peer (scripts/ipsec-peer.py)
   strongswan-charon strongswan-swanctl strongswan-starter
+  # IKE tests (scripts/run-ike.sh): pki for the certificates, charon's openssl
+  # plugin, certutil for pluto's NSS database; libreswan itself conflicts with
+  # strongSwan's packages, so scripts/ike-daemons.sh unpacks its .deb into
+  # $ESPAH_CACHE and only its libraries are installed here
+  strongswan-pki libstrongswan-standard-plugins libnss3-tools
+  libldns3 libunbound8 libevent-core-2.1-7 libevent-pthreads-2.1-7 libcap-ng0
+  libaudit1 libldap-2.5-0 libcurl3-nss libnss3 libnspr4
 )
 # shellcheck disable=SC2206
 PKGS+=(${ESPAH_EXTRA_PKGS:-})
@@ -31,9 +38,15 @@ done < <(dpkg-query -W -f '${Package} ${db:Status-Status}\n' "${PKGS[@]}" 2>/dev
 missing=()
 for p in "${PKGS[@]}"; do [[ -n ${ok[$p]:-} ]] || missing+=("$p"); done
 
+# libreswan for the guests (a .deb unpacked under $ESPAH_CACHE, see above)
+libreswan_tree() {
+  [[ ${1:-} == --check ]] && return 0
+  "$(dirname "${BASH_SOURCE[0]}")/ike-daemons.sh" fetch-libreswan
+}
 if (( ${#missing[@]} == 0 )); then
   log "all ${#PKGS[@]} packages already installed"
-  exit 0
+  libreswan_tree "${1:-}"
+  exit
 fi
 log "missing: ${missing[*]}"
 [[ ${1:-} == --check ]] && exit 1
@@ -58,3 +71,4 @@ if ! "${APT[@]}" "${missing[@]}"; then
   "${APT[@]}" "${missing[@]}"
 fi
 log "installed: ${missing[*]}"
+libreswan_tree

@@ -19,6 +19,10 @@
 # script (cwd /espah, stdin /dev/null) and prints ESPAH-GUEST-EXIT=<rc>, then
 # on kmemleak kernels scans twice and dumps the report, then `reboot -f`.
 # Env: ESPAH_CACHE, ESPAH_GUEST_EXTRA_BINS="prog ..." (extra host programs to copy)
+#      ESPAH_GUEST_EXTRA_TREES="SRC[:DEST] ..." (host files or directories copied
+#      to DEST, default SRC, with the shared libs of every ELF file among them:
+#      IKE daemons with their plugins and helper scripts; a fourth archive
+#      between modules and run, cached as $ESPAH_CACHE/initramfs/extra-<hash>.cpio.gz)
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -36,7 +40,7 @@ while (( $# )); do
     --module) modules+=("$2"); shift 2 ;;
     --file) files+=("$2"); shift 2 ;;
     --env) envs+=("$2"); shift 2 ;;
-    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
     --) shift; break ;;
     -*) die "unknown option $1" ;;
     *) break ;;
@@ -196,6 +200,49 @@ build_modules() {
   rm -rf "$r"
 }
 [[ -f $MODS ]] || build_modules
+
+# ------------------------------------------------------------ extra trees part
+# ESPAH_GUEST_EXTRA_TREES: programs that need more than their ELF binary
+# (charon's plugins, pluto's helpers, NSS's dlopen()ed modules). Keyed by the
+# list and every file's size and mtime, so a package upgrade rebuilds it.
+extra_trees_key() {
+  local spec
+  sed -n '/^build_extra()/,/^}/p' "$0"
+  for spec in $ESPAH_GUEST_EXTRA_TREES; do
+    echo "$spec"
+    [[ -e ${spec%%:*} ]] || die "ESPAH_GUEST_EXTRA_TREES: ${spec%%:*} not found"
+    find -L "${spec%%:*}" -printf '%p %s %T@\n' | LC_ALL=C sort
+  done
+}
+build_extra() {
+  local r spec src dst f lib; r=$(mktemp -d "$ESPAH_CACHE/tmp/extra.XXXXXX")
+  log "building extra-trees initramfs ($EXTRA)"
+  # no /lib, /bin ... symlinks here (the base archive has them): paths go under /usr
+  usrpath() { case $1 in /lib/*|/lib64/*|/bin/*|/sbin/*) echo "/usr$1" ;; *) echo "$1" ;; esac; }
+  for spec in $ESPAH_GUEST_EXTRA_TREES; do
+    src=${spec%%:*}; dst=$src; [[ $spec == *:* ]] && dst=${spec#*:}
+    dst=$(usrpath "$dst")
+    mkdir -p "$(dirname "$r$dst")"
+    if [[ -d $src ]]; then mkdir -p "$r$dst"; cp -a "$src/." "$r$dst/"
+    else cp -L "$src" "$r$dst"; fi
+  done
+  # the shared libraries of every ELF file (programs and dlopen()ed plugins)
+  find "$r" -type f -print0 | while IFS= read -r -d '' f; do
+    [[ $(head -c 4 "$f" | od -An -c | tr -d ' ') == 177ELF ]] || continue
+    ldd "$f" 2>/dev/null | grep -oE '/[^ ]+' | while read -r lib; do
+      dst=$(usrpath "$lib")
+      [[ -e $r$dst || ! -e $lib ]] && continue
+      mkdir -p "$(dirname "$r$dst")"; cp -L "$lib" "$r$dst"
+    done
+  done
+  mkcpio "$r" "$EXTRA"
+  rm -rf "$r"
+}
+EXTRA=""
+if [[ -n ${ESPAH_GUEST_EXTRA_TREES:-} ]]; then
+  EXTRA=$ICACHE/extra-$(extra_trees_key | sha256sum | cut -c1-12).cpio.gz
+  [[ -f $EXTRA ]] || build_extra
+fi
 flock -u 8
 
 # ------------------------------------------------------------------- run part
@@ -283,6 +330,6 @@ for spec in "${files[@]}"; do
 done
 RUNCPIO=$r.cpio.gz
 mkcpio "$r" "$RUNCPIO"
-cat "$BASE" "$MODS" "$RUNCPIO" > "$out"
+cat "$BASE" "$MODS" ${EXTRA:+"$EXTRA"} "$RUNCPIO" > "$out"
 rm -f "$RUNCPIO"
 log "initramfs $out ($(du -h "$out" | cut -f1): base $(du -h "$BASE" | cut -f1), modules $(du -h "$MODS" | cut -f1))"

@@ -16,6 +16,10 @@
 #              espah and the in-tree stack (README's comparison table)
 #   config     the configuration matrix on every kernel, with the in-tree
 #              comparison
+#   ike        the full IKE matrix (scripts/run-ike.sh --tier full:
+#              strongSwan and libreswan, every proposal, mode and family,
+#              rekeying, trap, NAT, DPD, route-based, espah against the
+#              in-tree stack both ways, tshark decoding) on the Debian kernels
 #   mutator    scripts/run-mutate.sh: SOAK_MUTATE_PACKETS (default 1000000)
 #              hostile packets over every transform family and mode on
 #              the debug kernel; SOAK_SEED pins the seed (about 90 minutes)
@@ -26,7 +30,7 @@ set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
-SOAK_SECTIONS=(churn faults pagecache config mutator)
+SOAK_SECTIONS=(churn faults pagecache config ike mutator)
 sections="" kernels="deb61 deb612 test"
 while [[ $# -gt 0 ]]; do
 	case $1 in
@@ -99,6 +103,15 @@ soak_config() {
 	for k in $kernels; do
 		build "$k" || continue
 		soak_run "config-$k" scripts/run-e2e.sh --kernel "$k" --suite config --timeout 7200
+	done
+}
+
+soak_ike() {
+	local k
+	for k in $kernels; do
+		[[ $k == test ]] && continue
+		build "$k" || continue
+		soak_run "ike-$k" scripts/run-ike.sh --kernel "$k" --tier full
 	done
 }
 
