@@ -52,6 +52,7 @@ enum espah_path {
 	ESPAH_TX_ASYNC,		/* the crypto completed asynchronously */
 	ESPAH_TX_PARALLEL,	/* encrypted on another CPU */
 	ESPAH_TX_HELD,		/* waited for an earlier packet, to keep order */
+	ESPAH_TX_REQUEUED,	/* into the qdisc again after device transmit */
 	ESPAH_RX_INPLACE,
 	ESPAH_RX_OUT_OF_PLACE,
 	ESPAH_RX_HEAD_COPY,

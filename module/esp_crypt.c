@@ -150,7 +150,8 @@ int esp_crypt_run(struct esp_req *req, enum espah_dir dir,
 	if (err == -EINPROGRESS)
 		return err;
 	req->result = err;
-	if (espah_order_done(o, &req->order, true))
+	if (espah_order_done(o, &req->order,
+			     !(req->flags & ESP_REQ_REQUEUE)))
 		return err;
 	return -EINPROGRESS;
 }

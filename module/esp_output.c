@@ -179,17 +179,19 @@ int esp_output_finish(struct esp_req *req)
  * parks the packet on a per-CPU backlog, and while that backlog is not
  * empty validate_xmit_xfrm() returns every ESP packet of the CPU
  * unencrypted, which a device without a qdisc then sends as it is. The
- * packets behind this one in the SA's order were held back too, so
- * re-queueing keeps the order.
+ * packets behind this one in the SA's order were held back too, and those
+ * the qdisc holds ahead of it follow it (esp_late_behind_requeued()).
  */
-void esp_output_resume_late(struct xfrm_state *x, struct sk_buff *skb,
-			    int err)
+void esp_output_resume_late(struct espah_sa *sa, struct xfrm_state *x,
+			    struct sk_buff *skb, int err)
 {
 	if (unlikely(err)) {
 		XFRM_INC_STATS(xs_net(x), LINUX_MIB_XFRMOUTSTATEPROTOERROR);
 		kfree_skb(skb);
 		return;
 	}
+	esp_late_mark_requeue(sa, x);
+	espah_sa_count_path(sa, ESPAH_TX_REQUEUED);
 	skb_push(skb, skb->data - skb_mac_header(skb));
 	secpath_reset(skb);
 	dev_queue_xmit(skb);
@@ -199,6 +201,7 @@ void esp_output_resume_late(struct xfrm_state *x, struct sk_buff *skb,
 void esp_output_release(struct espah_order_entry *e)
 {
 	struct esp_req *req = container_of(e, struct esp_req, order);
+	struct espah_sa *sa = req->sa;
 	struct xfrm_state *x = req->x;
 	struct sk_buff *skb = req->skb;
 	bool late = req->flags & ESP_REQ_LATE;
@@ -209,7 +212,7 @@ void esp_output_release(struct espah_order_entry *e)
 	err = esp_output_finish(req);
 	esp_req_put(req);
 	if (late)
-		esp_output_resume_late(x, skb, err);
+		esp_output_resume_late(sa, x, skb, err);
 	else
 		/* A SYN-ACK or time-wait reply's skb->sk is not a full socket. */
 		xfrm_output_resume(skb_to_full_sk(skb), skb, err);

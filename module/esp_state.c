@@ -204,6 +204,20 @@ static void esp_init_iv(struct espah_sa *sa, const struct xfrm_state *x,
 	get_random_bytes(&sa->iv_salt, sizeof(sa->iv_salt));
 }
 
+/*
+ * TFC padding fills a packet up to the route's MTU, which the early path
+ * knows (the SA's bundle) and the late path does not: at device transmit
+ * the route is gone. An SA with tfcpad keeps off the late path: without a
+ * type_offload the core hands its packets to esp_output().
+ */
+static void esp_tfc_early_only(struct xfrm_state *x)
+{
+	if (!x->tfcpad || x->type_offload != &espah_esp_type_offload)
+		return;
+	module_put(x->type_offload->owner);
+	x->type_offload = NULL;
+}
+
 int esp_init_state(struct xfrm_state *x, struct espah_sa *sa,
 		   struct netlink_ext_ack *extack)
 {
@@ -225,6 +239,7 @@ int esp_init_state(struct xfrm_state *x, struct espah_sa *sa,
 	}
 
 	x->data = aead;
+	esp_tfc_early_only(x);
 	esp_init_iv(sa, x, crypto_aead_ivsize(aead));
 	esp_req_layout(sa, aead);
 	x->props.header_len = esp_header_len(x);

@@ -26,6 +26,7 @@ void espah_order_init(struct espah_order *o)
 	o->reordered = 0;
 	o->max_seq = 0;
 	o->arrived_late = 0;
+	o->requeue_barrier = 0;
 }
 
 bool espah_order_idle(struct espah_order *o)

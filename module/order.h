@@ -23,6 +23,7 @@ enum espah_dir {
 };
 
 struct espah_order {
+	/* guards the queue, the tickets and the counters */
 	spinlock_t lock;
 	struct list_head queue;
 	unsigned int len;
@@ -32,10 +33,19 @@ struct espah_order {
 	u64 last_released;
 	/* packets released before one that entered earlier: must stay 0 */
 	u64 reordered;
-	/* the highest sequence number that entered, and how many entered
-	 * with a lower one (reordered before they reached espah) */
+	/*
+	 * the highest sequence number that entered, and how many entered
+	 * with a lower one (reordered before they reached espah)
+	 */
 	u64 max_seq;
 	u64 arrived_late;
+	/*
+	 * Output at device transmit: the highest sequence number the SA had
+	 * handed out when a packet last went back into the qdisc. Packets up
+	 * to it may sit in the qdisc ahead of that one and must follow it
+	 * there rather than leave before it (esp_offload.c).
+	 */
+	u64 requeue_barrier;
 };
 
 struct espah_order_entry;

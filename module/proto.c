@@ -62,7 +62,7 @@ static bool espah_type_offload_slot_taken(unsigned short family)
 	rcu_read_lock();
 	afinfo = xfrm_state_afinfo_get_rcu(family);
 	if (afinfo)
-		taken = afinfo->type_offload_esp != NULL;
+		taken = !!afinfo->type_offload_esp;
 	rcu_read_unlock();
 	return taken;
 }

@@ -41,6 +41,7 @@ static const char * const espah_path_names[ESPAH_PATH_MAX] = {
 	[ESPAH_TX_ASYNC]	= "tx_async",
 	[ESPAH_TX_PARALLEL]	= "tx_parallel",
 	[ESPAH_TX_HELD]		= "tx_held",
+	[ESPAH_TX_REQUEUED]	= "tx_requeued",
 	[ESPAH_RX_INPLACE]	= "rx_in_place",
 	[ESPAH_RX_OUT_OF_PLACE]	= "rx_out_of_place",
 	[ESPAH_RX_HEAD_COPY]	= "rx_head_copy",

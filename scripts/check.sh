@@ -79,7 +79,8 @@ suite_step() {
 checkpatch() {
 	local cp=${ESPAH_CACHE:-/var/cache/espah}/linux-source-6.12/scripts/checkpatch.pl
 	"$cp" --no-tree --strict --quiet --ignore FILE_PATH_CHANGES,SPDX_LICENSE_TAG \
-		-f module/*.[ch] kunit/*.c scripts/helpers/*.c
+		-f module/*.[ch] kunit/*.c testmod/*.c scripts/helpers/*.c \
+		scripts/helpers/espmut/*.[ch]
 }
 
 check_step "install packages" bash scripts/install-deps.sh

@@ -33,7 +33,9 @@
 #define TC_MAX_ALGS	8
 #define TC_PRIORITY	30000
 
-static char *algs = "rfc4106(gcm(aes));rfc7539esp(chacha20,poly1305);authenc(hmac(sha256),cbc(aes));authencesn(hmac(sha256),cbc(aes))";
+static char *algs = "rfc4106(gcm(aes));rfc7539esp(chacha20,poly1305);"
+		    "authenc(hmac(sha256),cbc(aes));"
+		    "authencesn(hmac(sha256),cbc(aes))";
 module_param(algs, charp, 0444);
 MODULE_PARM_DESC(algs, "semicolon-separated AEAD names to take over");
 

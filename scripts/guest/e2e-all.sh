@@ -47,6 +47,12 @@ for suite in $suites; do
 		f=$((f + 1)) rc=1
 		continue
 	fi
+	# a suite without a plan (no e2e_plan call) would run in full here
+	if ! grep -q '^e2e_plan' "$here/e2e-$suite.sh"; then
+		echo "# e2e-plan $suite 0 0"
+		plans="$plans $suite:0"
+		continue
+	fi
 	pl=$(E2E_PLAN_ONLY=1 sh "$here/e2e-$suite.sh" "$impl" ${filter:+"$filter"} 2>/dev/null)
 	n=$(echo "$pl" | sed -n 's/^1\.\.\([0-9][0-9]*\)$/\1/p' | tail -n 1)
 	h=$(echo "$pl" | sed -n 's/^# host-plan \([0-9][0-9]*\)$/\1/p' | tail -n 1)
