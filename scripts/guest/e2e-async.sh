@@ -12,10 +12,15 @@
 #    synchronous transforms, and the AES-NI ones are asynchronous (simd)
 #    and outrank a cryptd of the generic code: they are unloaded and
 #    blocked for the suite.
+#    espah allocates the bare AEADs (it makes its own IVs), whose cryptd
+#    wrappers fail the crypto manager's self-test: for espah the test
+#    module espah_testcrypt (testmod/) takes over the AEADs instead and
+#    completes every request asynchronously (async_every=1).
 # 2. e2e-esp.sh's cases (v4 and v6, GCM and CBC+HMAC-SHA256, both
 #    directions; transport mode: the tunnel cases add nothing asynchronous)
 #    with E2E_ASYNC_CHECK=1: each case also checks that each of its 4 SAs
-#    holds a cryptd transform (the wrappers' refcnt rises by exactly 4).
+#    holds a cryptd (espah: espah_testcrypt) transform (the wrappers'
+#    refcnt rises by exactly 4).
 # 3. restore: every crypto instance the suite registered is unregistered
 #    (helper cryptodel), AES-NI unblocked and reloaded as it was, and new
 #    GCM and CBC SAs must get the baseline's drivers again: the suites after
@@ -86,6 +91,14 @@ async_setup() {
 	log "baseline: the SAs get $(tr '\n' ' ' <"$E2E_TMP/async-baseline")"
 	crypto_instances >"$CRYPTO_BEFORE"
 	AESNI_WAS=""
+	if [ "$impl" = espah ]; then
+		if _why=$(e2e_testcrypt_async); then
+			t_ok "async setup: espah_testcrypt completes every request of the SAs' AEADs asynchronously"
+		else
+			t_fail "async setup: espah_testcrypt loaded (async_every=1)" "$_why"
+		fi
+		return 0
+	fi
 	for m in $AESNI_MODS; do e2e_mod_loaded "$m" && AESNI_WAS="$AESNI_WAS $m"; done
 	mkdir -p /etc/modprobe.d
 	_why=""
@@ -130,6 +143,7 @@ async_restore() {
 	e2e_case_begin "async restore" "" 3 || return 0
 	e2e_cleanup_all
 	e2e_wait_states_freed
+	[ "$impl" = espah ] && e2e_testcrypt_unload
 	modprobe -q crypto_user 2>/dev/null
 	# unregister what the suite registered, outer instances first: retry
 	# while that frees more (an instance in use by another is -EBUSY)
