@@ -19,6 +19,7 @@ PKGS=(
   coreutils findutils util-linux procps conntrack
   tshark python3-scapy python3-cryptography   # the independent peer (scripts/ipsec-peer.py)
   strongswan-charon strongswan-swanctl strongswan-starter
+  ethtool gnuplot-nox                  # make bench: veth GRO in the guest, the PNG chart
 )
 # shellcheck disable=SC2206
 PKGS+=(${ESPAH_EXTRA_PKGS:-})
