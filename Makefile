@@ -23,8 +23,9 @@ check:
 demo:
 	bash scripts/demo.sh
 
+# make bench BENCH_ARGS="--kernels deb61 --time 2 --reps 1" (scripts/bench.sh --help)
 bench:
-	bash scripts/bench.sh
+	bash scripts/bench.sh $(BENCH_ARGS)
 
 # install: modules_install (KDIR's /lib/modules/RELEASE/extra/ on 6.1,
 # .../updates/ on 6.12), scripts/espah-modprobe.conf as
