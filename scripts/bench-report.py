@@ -41,6 +41,7 @@ class Boot:
         self.metrics = []          # (name, unit, plain key, description), in order
         self.samples = defaultdict(list)    # (config, key) -> [value]
         self.napi = defaultdict(list)       # (config, key) -> [percent]
+        self.retrans = defaultdict(list)    # (config, key) -> [TCP retransmits]
         self.runfails = defaultdict(list)   # (config, key) -> [(round, reason)]
         self.warmups = {}                   # (config, key) -> value
         self.paths = defaultdict(lambda: defaultdict(int))  # (config, metric) -> counter -> sum
@@ -64,6 +65,8 @@ class Boot:
             self.samples[(w[1], w[2])].append(float(w[4]))
             if len(w) >= 7:
                 self.napi[(w[1], w[2])].append(int(w[6]))
+            if len(w) >= 8 and w[7].isdigit():
+                self.retrans[(w[1], w[2])].append(int(w[7]))
         elif tag == "BENCH-WARMUP" and len(w) >= 4:
             self.warmups[(w[1], w[2])] = float(w[3])
         elif tag == "BENCH-RUNFAIL" and len(w) >= 4:
@@ -110,6 +113,10 @@ class Boot:
         vals = [v for v in (self.median("intree", metric), self.median("offload", metric)) if v]
         return max(vals) if vals else None
 
+    def best_complete(self, metric, configs):
+        """Whether every in-tree configuration measured in this boot has a number."""
+        return all(self.median(c, metric) is not None for c in ("intree", "offload") if c in configs)
+
 
 def fmt(v, digits=1):
     return "-" if v is None else f"{v:.{digits}f}"
@@ -142,7 +149,7 @@ def main_table(b, configs, reps, out):
     head = f"{'metric (unit)':<{label_w}}" + "".join(f"{c:>10}" for c in configs)
     head += "  " + "".join(f"{h:>14}" for h, _ in cols)
     out.append(head)
-    footnote = False
+    footnote = partial = False
     for name, unit, _, desc in b.metrics:
         row = f"{desc + ' (' + unit + ')':<{label_w}}"
         for c in configs:
@@ -154,27 +161,35 @@ def main_table(b, configs, reps, out):
                 row += f"{fmt(statistics.median(s)) + mark:>10}"
             else:
                 row += f"{'FAIL' if failed or b.runfails.get(b.key(c, name)) else 'n/a':>10}"
-        row += "  " + "".join(f"{fmt(f(b, name), 2):>14}" for _, f in cols)
+        mark = "" if b.best_complete(name, configs) else "?"
+        row += "  " + "".join(f"{fmt(f(b, name), 2) + (mark if h.endswith('/best') and f(b, name) else ''):>14}"
+                              for h, f in cols)
+        partial |= bool(mark)
         out.append(row)
     if footnote:
         out.append(f"* fewer than {reps} valid runs (see FAILURES)")
+    if partial:
+        out.append("? best in-tree from one in-tree configuration only: the other has no number (see FAILURES)")
 
 
 def detail_row(b, label, config, key, nfail):
     s = b.samples.get(key, [])
     napi = b.napi.get(key)
+    retr = b.retrans.get(key)
     warm = fmt(b.warmups.get(key))
     if not s:
-        return f"{label:<15}{config:<11}{0:>3}{'-':>10}{'-':>10}{'-':>10}{'-':>8}{nfail:>7}{'-':>7}{warm:>10}"
+        return (f"{label:<15}{config:<11}{0:>3}{'-':>10}{'-':>10}{'-':>10}{'-':>8}{nfail:>7}{'-':>7}"
+                f"{'-':>9}{warm:>10}")
     med = statistics.median(s)
     spread = f"{100 * (max(s) - min(s)) / med:.0f}%" if med else "-"
     return (f"{label:<15}{config:<11}{len(s):>3}{fmt(med):>10}{fmt(min(s)):>10}{fmt(max(s)):>10}"
-            f"{spread:>8}{nfail:>7}{(str(min(napi)) if napi else '-'):>7}{warm:>10}")
+            f"{spread:>8}{nfail:>7}{(str(min(napi)) if napi else '-'):>7}"
+            f"{(str(sum(retr)) if retr else '-'):>9}{warm:>10}")
 
 
 def detail_table(b, configs, out):
     out.append(f"{'metric':<15}{'config':<11}{'n':>3}{'median':>10}{'min':>10}{'max':>10}"
-               f"{'spread':>8}{'failed':>7}{'NAPI%':>7}{'warm-up':>10}")
+               f"{'spread':>8}{'failed':>7}{'NAPI%':>7}{'retrans':>9}{'warm-up':>10}")
     if "plain" in configs:
         for key in dict.fromkeys(p for _, _, p, _ in b.metrics):
             nfail = len([f for f in b.runfails.get(("plain", key), []) if f[0] > 0])
@@ -184,8 +199,9 @@ def detail_table(b, configs, out):
             if c != "plain":
                 out.append(detail_row(b, name, c, (c, name), len(b.failed_runs(c, name))))
     out.append("spread = (max - min) / median; NAPI% = the smallest share, over the runs, of received"
-               " frames the veths passed through NAPI (GRO); plain: one run per workload (tcp = IPv4 1 stream,"
-               " tcp6, tcp_x4, udp64) serves every metric that uses it")
+               " frames the veths passed through NAPI (GRO); retrans = TCP retransmissions, all runs (reordering"
+               " or loss); plain: one run per workload (tcp = IPv4 1 stream, tcp6, tcp_x4, udp64) serves every"
+               " metric that uses it")
 
 
 def paths_table(b, configs, out):
@@ -231,10 +247,12 @@ def tsv_rows(b, a, configs):
                                     f"{min(s):.1f}", f"{max(s):.1f}", str(nf)])
             elif nf or b.runfails.get(b.key(c, name)):
                 rows.append(base + ["tput", name, c, unit, "FAIL", "0", "", "", str(nf)])
+        q = "ratio" if b.best_complete(name, configs) else "ratio_partial_best"
         for h, f in ratio_columns(configs):
             r = f(b, name)
             if r is not None:
-                rows.append(base + ["ratio", name, h, "ratio", f"{r:.3f}", "", "", "", ""])
+                rows.append(base + ["ratio", name, h, q if h.endswith("/best") else "ratio", f"{r:.3f}",
+                                    "", "", "", ""])
     for (c, m), pk in b.path_pkts.items():
         rows.append(base + ["path", m, c, "esp_packets", str(pk), "", "", "", ""])
         for p, v in sorted(b.paths[(c, m)].items()):

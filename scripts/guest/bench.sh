@@ -53,7 +53,7 @@
 # Machine-readable lines for the host (everything else is progress):
 #   BENCH-INFO KEY VALUE...
 #   BENCH-METRIC METRIC UNIT PLAINKEY DESCRIPTION...
-#   BENCH-SAMPLE CONFIG METRIC ROUND VALUE ESP_PACKETS NAPI_PERCENT
+#   BENCH-SAMPLE CONFIG METRIC ROUND VALUE ESP_PACKETS NAPI_PERCENT TCP_RETRANSMITS|-
 #   BENCH-WARMUP CONFIG METRIC VALUE
 #   BENCH-RUNFAIL CONFIG METRIC ROUND REASON...
 #   BENCH-PATH CONFIG METRIC ROUND ESP_PACKETS NAME=DELTA...   (espah configs)
@@ -369,7 +369,8 @@ tcp_once() {
 		return 1
 	fi
 	R_VAL=$(awk -v b="$_bps" 'BEGIN { printf "%.1f\n", b / 1e6 }')
-	R_NOTE="TCP retransmits $(json_num "$TMP/cli.json" sum_sent retransmits)"
+	R_RETR=$(json_num "$TMP/cli.json" sum_sent retransmits)
+	R_NOTE="TCP retransmits $R_RETR"
 }
 
 udp_in() { # InDatagrams RcvbufErrors of ns br
@@ -390,7 +391,7 @@ udp_once() {
 		RUN_ERR="no UDP datagram delivered"
 		return 1
 	fi
-	R_PAYLOAD=$((R_DGRAMS * $2))
+	R_PAYLOAD=$((R_DGRAMS * $2)) R_RETR=-
 	R_VAL=$(awk -v n="$R_DGRAMS" -v t="$3" 'BEGIN { printf "%.1f\n", n / t / 1000 }')
 	R_NOTE=$(awk -v s="${_sent:-0}" -v t="$3" -v rb="$_rb" 'BEGIN { printf "sent %.1f kpps, receive-buffer drops %d", s / t / 1000, rb }')
 }
@@ -403,14 +404,34 @@ traffic() {
 
 # ---------------------------------------------------------------- implementations
 
+# nudge_cpus: a ping over lo from each CPU, so each runs its network
+# softirq: after a flush, the last reference to a state can sit in a
+# freed-later object (a deferred skb free, an RCU-freed dst) of a CPU that
+# has gone idle, and go away only when that CPU sees network traffic again
+# (seen on 6.12 with 4 vCPUs: esp4_offload held for minutes)
+nudge_cpus() {
+	_c=0
+	while [ $_c -lt "$NCPU" ]; do
+		taskset -c $_c ping -c 1 -W 1 127.0.0.1 >/dev/null 2>&1
+		_c=$((_c + 1))
+	done
+}
+
 # rmmod_wait MODULE: SAs are freed by a worker after a flush, so the module
-# references they hold go away a little later; retry for up to 10 s
+# references they hold go away a little later; retry for up to 60 s (every
+# 2 s nudging each CPU) and say when it took longer than 2 s
 rmmod_wait() {
 	_i=0
 	while e2e_mod_loaded "$1"; do
-		rmmod "$1" 2>/dev/null && return 0
+		if rmmod "$1" 2>/dev/null; then
+			[ $_i -ge 20 ] && say "rmmod $1 took $((_i / 10)) s (its references went away slowly)"
+			return 0
+		fi
 		_i=$((_i + 1))
-		[ $_i -ge 100 ] && return 1
+		[ $_i = 20 ] && say "rmmod $1: still $(e2e_mod_refcnt "$1") references 2 s after the flush" \
+			"(states left: bl $("$IP" -n bl xfrm state count 2>&1 | tr -d '\t'), br $("$IP" -n br xfrm state count 2>&1 | tr -d '\t'))"
+		[ $((_i % 20)) = 0 ] && nudge_cpus
+		[ $_i -ge 600 ] && return 1
 		sleep 0.1
 	done
 }
@@ -591,7 +612,7 @@ measure() {
 		return
 	fi
 	if [ "$3" = 0 ]; then echo "BENCH-WARMUP $1 $_key $R_VAL"
-	else echo "BENCH-SAMPLE $1 $_key $3 $R_VAL $ESP_PKTS $NAPI"; fi
+	else echo "BENCH-SAMPLE $1 $_key $3 $R_VAL $ESP_PKTS $NAPI ${R_RETR:--}"; fi
 	[ -n "$PATHS" ] && [ "$3" != 0 ] && echo "BENCH-PATH $1 $_key $3 $ESP_PKTS $PATHS"
 	_esp=""
 	[ "$1" != plain ] && _esp=", $ESP_PKTS ESP packets"
