@@ -24,8 +24,9 @@ check:
 demo:
 	bash scripts/demo.sh
 
+# make bench BENCH_ARGS="--kernels deb61 --time 2 --reps 1" (scripts/bench.sh --help)
 bench:
-	bash scripts/bench.sh
+	bash scripts/bench.sh $(BENCH_ARGS)
 
 # sections: scripts/soak.sh --section NAME[,NAME...] (see its header)
 soak:

@@ -26,6 +26,7 @@ PKGS=(
   strongswan-pki libstrongswan-standard-plugins libnss3-tools
   libldns3 libunbound8 libevent-core-2.1-7 libevent-pthreads-2.1-7 libcap-ng0
   libaudit1 libldap-2.5-0 libcurl3-nss libnss3 libnspr4
+  gnuplot-nox                          # make bench: the PNG chart
 )
 # shellcheck disable=SC2206
 PKGS+=(${ESPAH_EXTRA_PKGS:-})

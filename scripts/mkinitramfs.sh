@@ -67,7 +67,7 @@ mkcpio() { # DIR OUT.gz
 REAL_BINS=(bash ip tc ss bridge tcpdump socat iperf3 nft kmod timeout env xargs ethtool
            setsid nsenter unshare ${ESPAH_GUEST_EXTRA_BINS:-})
 KMOD_LINKS=(modprobe insmod rmmod lsmod depmod modinfo)
-PKGS_FOR_KEY=(busybox-static bash iproute2 tcpdump socat iperf3 nftables kmod coreutils findutils util-linux libc6)
+PKGS_FOR_KEY=(busybox-static bash iproute2 tcpdump socat iperf3 nftables kmod coreutils findutils util-linux libc6 ethtool)
 base_key=$( { sha256sum < "$0"; dpkg-query -W "${PKGS_FOR_KEY[@]}" 2>/dev/null; echo "${REAL_BINS[*]}"; } | sha256sum | cut -c1-12)
 BASE=$ICACHE/base-$base_key.cpio.gz
 
