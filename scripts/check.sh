@@ -103,7 +103,7 @@ if [[ $skip_e2e == 0 && " $kernels " == *" deb61 "* && " $kernels " == *" deb612
 fi
 # The e2e slices: one boot per line, "kernel|suites|filter|extra env". What
 # a slice leaves out runs at full size in `make soak` (scripts/soak.sh) or
-# on another kernel here. Wall times measured on 2 idle cores (README).
+# on another kernel here. Each step prints its wall time.
 E2E_SLICES=(
 	# every suite on the Debian 6.1 kernel, the fastest
 	"deb61|esp,gateway,ah,counters,async,peer,crossfam,offload,order,selftest||"

@@ -14,7 +14,12 @@
 #            peer and all start scapy on the host as the other end of a virtio NIC),
 #            gateway (site-to-site tunnel + fwd policy), crossfam (every
 #            mode with different inner/outer families, BEET), selftest (the
-#            kernel's tools/testing/selftests/net/ipsec.c), all (default)
+#            kernel's tools/testing/selftests/net/ipsec.c), offload (GSO/GRO,
+#            the late path), order (wire order with asynchronous crypto),
+#            pagecache (page cache, zerocopy, taps), config (SA configuration
+#            matrix), churn (SA and module churn under traffic), faults
+#            (fault injection, debug kernel), all (default: esp gateway ah
+#            counters async peer)
 # --filter   substring of case names, e.g. v6-tunnel, v4
 # --timeout  guest timeout (default 1800 s; 3600 s for the debug "test" kernel)
 # Everything after "--" goes to scripts/run-guest.sh (e.g. --verbose, --mem).
