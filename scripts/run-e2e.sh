@@ -39,7 +39,7 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/.." && pwd)
 say() { echo "[run-e2e] $*" >&2; }
-usage() { sed -n '2,31p' "$0" >&2; exit 2; }
+usage() { sed -n '2,36p' "$0" >&2; exit 2; }
 
 kernel="" impl=espah module="" suite=all filter="" timeout=""
 extra=()
