@@ -141,7 +141,9 @@ static int esp_authenc_setauthsize(struct crypto_aead *aead,
 			       "espah: authentication algorithm has an unexpected ICV size");
 		return -EINVAL;
 	}
-	if (crypto_aead_setauthsize(aead, x->aalg->alg_trunc_len / 8)) {
+	/* RFC 4303 2.8: the ICV is a whole number of octets. */
+	if (x->aalg->alg_trunc_len % 8 ||
+	    crypto_aead_setauthsize(aead, x->aalg->alg_trunc_len / 8)) {
 		NL_SET_ERR_MSG(extack, "espah: unsupported ICV truncation");
 		return -EINVAL;
 	}
