@@ -248,7 +248,8 @@ run_options() {
 	_opt=$(e2e_pcap_count 'ip and udp port 9999 and ip[0] & 0xf > 5' "$CAP2")
 	if [ "$outer" = 6 ]; then
 		# the core's IPv6 BEET path loses them with the in-tree esp6 too
-		log "$name: $_opt of 3 decapsulated packets kept their IPv4 options (kernel behaviour, not checked)"
+		t_skip "$name: the options came out of BEET's pseudo header" \
+			"$_opt of 3 kept them: the core's IPv6 BEET input drops them, with the in-tree esp6 too"
 	elif [ "$_opt" -eq 3 ]; then t_ok "$name: the options came out of BEET's pseudo header"
 	else t_fail "$name: the options came out of BEET's pseudo header" "$_opt decapsulated packets with IPv4 options, want 3"; fi
 	e2e_stat_check "$name" ns1
