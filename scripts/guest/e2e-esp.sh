@@ -25,14 +25,7 @@
 
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
-e2e_plan "$@"
-
-impl=${1:-}
-filter=${2:-}
-[ -n "$impl" ] || { echo "usage: $0 espah|intree [FILTER]"; exit 2; }
-
-e2e_load_impl "$impl"
-e2e_make_payload
+e2e_suite_start "$@"
 
 CAP1=$E2E_TMP/esp-ns1-out.pcap
 CAP2=$E2E_TMP/esp-ns2-out.pcap

@@ -59,14 +59,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 E2E_TMP=${E2E_TMP:-/tmp/espah-e2e-features}
 E2E_PAYLOAD_CHUNKS=${E2E_PAYLOAD_CHUNKS:-2}     # ~1 MiB
 . "$here/lib.sh"
-e2e_plan "$@"
-
-impl=${1:-}
-filter=${2:-}
-[ -n "$impl" ] || { echo "usage: $0 espah|intree [FILTER]"; exit 2; }
-
-e2e_load_impl "$impl"
-e2e_make_payload
+e2e_suite_start "$@"
 NATTSOCK=$(e2e_helper_bin nattsock)
 
 CAP1=$E2E_TMP/f-ns1.pcap

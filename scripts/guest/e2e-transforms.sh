@@ -37,14 +37,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 E2E_TMP=${E2E_TMP:-/tmp/espah-e2e-transforms}
 E2E_PAYLOAD_CHUNKS=${E2E_PAYLOAD_CHUNKS:-2}     # ~1 MiB
 . "$here/lib.sh"
-e2e_plan "$@"
-
-impl=${1:-}
-filter=${2:-}
-[ -n "$impl" ] || { echo "usage: $0 espah|intree [FILTER]"; exit 2; }
-
-e2e_load_impl "$impl"
-e2e_make_payload
+e2e_suite_start "$@"
 ALGBIND=$(e2e_helper_bin algbind)
 [ -n "$ALGBIND" ] || [ "$E2E_PLAN_ONLY" = 1 ] || log "no algbind helper: transforms the kernel lacks will fail instead of being skipped"
 

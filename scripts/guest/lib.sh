@@ -136,6 +136,18 @@ e2e_plan() {
 	echo "$_pl" | grep '^# host-plan ' | tail -n 1
 }
 
+# e2e_suite_start ARGS...: how a suite taking "espah|intree [FILTER]"
+# starts: its plan, $impl and $filter set, the implementation loaded, the
+# payload made
+e2e_suite_start() {
+	e2e_plan "$@"
+	impl=${1:-}
+	filter=${2:-}
+	[ -n "$impl" ] || { echo "usage: $0 espah|intree [FILTER]"; exit 2; }
+	e2e_load_impl "$impl"
+	e2e_make_payload
+}
+
 # start a new test case: close the last one, reset per-case state;
 # returns 1 in plan mode (the caller returns)
 e2e_case_begin() {
