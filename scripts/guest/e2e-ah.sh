@@ -32,11 +32,7 @@ E2E_PAYLOAD_CHUNKS=${E2E_PAYLOAD_CHUNKS:-2}
 . "$here/lib.sh"
 e2e_plan "$@"
 
-impl=${1:-}
-filter=${2:-}
-[ -n "$impl" ] || { echo "usage: $0 espah|intree [FILTER]"; exit 2; }
-
-e2e_load_impl "$impl"
+e2e_suite_args "$@"
 if [ "$impl" = intree ] && [ "$E2E_PLAN_ONLY" != 1 ]; then
 	modprobe ah4 || die "modprobe ah4 failed"
 	modprobe ah6 || die "modprobe ah6 failed"

@@ -31,10 +31,7 @@
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 
-impl=${1:-}
-filter=${2:-}
-[ -n "$impl" ] || { echo "usage: $0 espah|intree [FILTER]"; exit 2; }
-e2e_load_impl "$impl"
+e2e_suite_args "$@"
 
 CH_CYCLES=${E2E_CHURN_CYCLES:-400}
 CH_MODULES=${E2E_CHURN_MODULES:-5}

@@ -25,10 +25,7 @@
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 
-impl=${1:-}
-filter=${2:-}
-[ -n "$impl" ] || { echo "usage: $0 espah|intree [FILTER]"; exit 2; }
-e2e_load_impl "$impl"
+e2e_suite_args "$@"
 
 CFG_NS=cfg
 CFG_RESULTS=$E2E_TMP/config-results

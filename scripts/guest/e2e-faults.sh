@@ -38,10 +38,7 @@
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 
-impl=${1:-}
-filter=${2:-}
-[ -n "$impl" ] || { echo "usage: $0 espah|intree [FILTER]"; exit 2; }
-e2e_load_impl "$impl"
+e2e_suite_args "$@"
 
 DBG=/sys/kernel/debug
 FI_KINDS=${E2E_FAULTS_KINDS:-esp-gcm-v4 ah-sha256-v4}

@@ -23,11 +23,7 @@
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 
-impl=${1:-}
-filter=${2:-}
-[ -n "$impl" ] || { echo "usage: $0 espah|intree [FILTER]"; exit 2; }
-
-e2e_load_impl "$impl"
+e2e_suite_args "$@"
 if [ "$impl" = intree ]; then
 	modprobe esp4_offload || die "modprobe esp4_offload failed"
 	modprobe esp6_offload || die "modprobe esp6_offload failed"

@@ -48,10 +48,7 @@
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 
-impl=${1:-}
-filter=${2:-}
-[ -n "$impl" ] || { echo "usage: $0 espah|intree [FILTER]"; exit 2; }
-e2e_load_impl "$impl"
+e2e_suite_args "$@"
 
 PC_COUNT=${E2E_PC_COUNT:-4}
 PC_MARKER=ESPAH-PAGECACHE-MARKER

@@ -141,11 +141,17 @@ e2e_plan() {
 # payload made
 e2e_suite_start() {
 	e2e_plan "$@"
+	e2e_suite_args "$@"
+	e2e_make_payload
+}
+
+# e2e_suite_args ARGS...: $impl and $filter from "espah|intree [FILTER]",
+# the implementation loaded (for a suite without a plan or payload)
+e2e_suite_args() {
 	impl=${1:-}
 	filter=${2:-}
 	[ -n "$impl" ] || { echo "usage: $0 espah|intree [FILTER]"; exit 2; }
 	e2e_load_impl "$impl"
-	e2e_make_payload
 }
 
 # start a new test case: close the last one, reset per-case state;
