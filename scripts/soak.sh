@@ -6,8 +6,10 @@
 #   scripts/soak.sh [--section NAME[,NAME...]] [--kernels "deb61 deb612 test"]
 #
 # Sections (all by default, in this order):
+#   e2e        every e2e suite at full payload on every kernel (make check
+#              runs slices of them with half the payload)
 #   churn      10,000 SA add/update/delete/expire cycles under traffic, sync
-#              and async (cryptd); 100 module load/unload cycles; 1,000
+#              and async (espah_testcrypt); 100 module load/unload cycles; 1,000
 #              network namespaces with SAs (debug kernel)
 #   faults     every memory failure in SA setup for every SA kind, per
 #              datagram on the sender, at random under traffic (debug
@@ -30,13 +32,13 @@ set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
-SOAK_SECTIONS=(churn faults pagecache config ike mutator)
+SOAK_SECTIONS=(e2e churn faults pagecache config ike mutator)
 sections="" kernels="deb61 deb612 test"
 while [[ $# -gt 0 ]]; do
 	case $1 in
 	--section) sections=${2//,/ }; shift ;;
 	--kernels) kernels=$2; shift ;;
-	-h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,30p' "$0"; exit 0 ;;
 	*) echo "soak.sh: unknown option $1" >&2; exit 2 ;;
 	esac
 	shift
@@ -70,7 +72,7 @@ soak_run() {
 	[[ $rc == 0 ]] || failures+=("$name (log: $log)")
 }
 
-build() { scripts/build.sh "$1" >/dev/null || { echo "build for $1 failed" >&2; return 1; }; }
+build() { scripts/build.sh "$1" --testmod >/dev/null || { echo "build for $1 failed" >&2; return 1; }; }
 
 soak_churn() {
 	has_kernel test || return 0
@@ -85,6 +87,15 @@ soak_faults() {
 	soak_run faults-test scripts/run-e2e.sh --kernel test --suite faults --timeout 14400 -- \
 		--env E2E_FAULTS_PINGS=1000 --env "E2E_FAULTS_KINDS=esp-gcm-v4 esp-cbc-sha256-esn-v6 esp-gcm-encap-v4 esp-chacha-v6 ah-sha256-v4 ah-xcbc-v6"
 	soak_run kunit-faults scripts/run-kunit.sh --filter 'espah_faults*'
+}
+
+soak_e2e() {
+	local k
+	for k in $kernels; do
+		build "$k" || continue
+		soak_run "e2e-$k" scripts/run-e2e.sh --kernel "$k" --timeout 14400 --suite \
+			esp,gateway,ah,counters,async,peer,crossfam,offload,order,selftest,transforms,features
+	done
 }
 
 soak_pagecache() {
