@@ -206,15 +206,50 @@ static void esp_init_iv(struct espah_sa *sa, const struct xfrm_state *x,
 	get_random_bytes(&sa->iv_salt, sizeof(sa->iv_salt));
 }
 
+static bool espah_late_async;
+module_param_named(late_async, espah_late_async, bool, 0644);
+MODULE_PARM_DESC(late_async,
+		 "SAs whose AEAD is asynchronous may encrypt at device transmit too (default 0: they encrypt before the qdisc; for tests)");
+
 /*
- * TFC padding fills a packet up to the route's MTU, which the early path
- * knows (the SA's bundle) and the late path does not: at device transmit
- * the route is gone. An SA with tfcpad keeps off the late path: without a
- * type_offload the core hands its packets to esp_output().
+ * An AEAD that may complete later. A SIMD wrapper (crypto/simd.c) of an
+ * internal "__" driver is flagged so but completes inline whenever the
+ * FPU is usable, which it is in softirq: it counts as synchronous.
  */
-static void esp_tfc_early_only(struct xfrm_state *x)
+static bool esp_aead_async(struct crypto_aead *aead)
 {
-	if (!x->tfcpad || x->type_offload != &espah_esp_type_offload)
+	const struct crypto_alg *alg = &crypto_aead_alg(aead)->base;
+	char internal[CRYPTO_MAX_ALG_NAME];
+
+	if (!(alg->cra_flags & CRYPTO_ALG_ASYNC))
+		return false;
+	if (snprintf(internal, sizeof(internal), "__%s",
+		     alg->cra_driver_name) >= sizeof(internal))
+		return true;
+	return !crypto_has_alg(internal,
+			       CRYPTO_ALG_TYPE_AEAD | CRYPTO_ALG_INTERNAL,
+			       CRYPTO_ALG_TYPE_MASK | CRYPTO_ALG_INTERNAL |
+			       CRYPTO_NOLOAD);
+}
+
+/*
+ * Some SAs keep off the late path (encryption at device transmit); without
+ * a type_offload the core hands their packets to esp_output(), before the
+ * qdisc:
+ * - TFC padding fills a packet up to the route's MTU, which the early
+ *   path knows (the SA's bundle) and the late path does not.
+ * - Asynchronous crypto: on a device without a qdisc the core reports a
+ *   packet the transmit validation did not finish at once as lost
+ *   (ENOMEM), though espah sends it when its crypto is done: the sender
+ *   sends it again, and a TCP connection whose every packet completes
+ *   asynchronously never advances.
+ */
+static void esp_keep_early(struct xfrm_state *x, struct crypto_aead *aead)
+{
+	if (x->type_offload != &espah_esp_type_offload)
+		return;
+	if (!x->tfcpad &&
+	    (READ_ONCE(espah_late_async) || !esp_aead_async(aead)))
 		return;
 	module_put(x->type_offload->owner);
 	x->type_offload = NULL;
@@ -241,7 +276,7 @@ int esp_init_state(struct xfrm_state *x, struct espah_sa *sa,
 	}
 
 	x->data = aead;
-	esp_tfc_early_only(x);
+	esp_keep_early(x, aead);
 	esp_init_iv(sa, x, crypto_aead_ivsize(aead));
 	esp_req_layout(sa, aead);
 	x->props.header_len = esp_header_len(x);

@@ -21,10 +21,12 @@
 # itself dropped when its receive buffer ran over.
 #
 # Cases: late-qdisc-cbc|gcm (encrypted at device transmit, a pfifo qdisc
-# on veth1), early-udp-encap (ESP in UDP: the core's early output path),
-# late-noqueue (no qdisc: there the kernel takes a packet held back for
-# one it failed to send, so espah does not hold packets back; reported,
-# not asserted). With --impl intree the numbers are reported only: the
+# on veth1; espah's late_async=1 lets the asynchronous SAs take that path),
+# early-udp-encap (ESP in UDP: the core's early output path),
+# early-noqueue (no qdisc, espah's defaults: asynchronous SAs encrypt
+# before the qdisc, in order), late-noqueue (late_async=1 without a qdisc:
+# there the kernel takes a packet held back for one it failed to send, so
+# espah does not hold packets back; reported, not asserted). With --impl intree the numbers are reported only: the
 # in-tree ESP reorders under the same conditions, which shows the test
 # sees it. Last, teardown-in-flight flushes the SAs and unloads espah while
 # packets wait behind slow crypto (espah only).
@@ -88,11 +90,15 @@ tcp_retrans() {
 }
 
 # order_case NAME strict|report pfifo|noqueue TRANSFORM [SA-WORDS...]
+# (a NAME late-* sets espah's late_async for its SAs)
 order_case() {
 	name=$1 expect=$2 qdisc=$3 xf=$4
 	shift 4
 	case "$name" in *"$filter"*) ;; *) return 0 ;; esac
 	e2e_case_begin "$name" order_diag
+	_late=0
+	case "$name" in late-*) _late=1 ;; esac
+	[ "$impl" = espah ] && echo "$_late" >/sys/module/espah/parameters/late_async
 
 	insmod "$TESTCRYPT" async_every=3 delay_us=300 ||
 		{ t_fail "$name: setup" "insmod $TESTCRYPT failed"; return 0; }
@@ -235,6 +241,7 @@ order_teardown() {
 order_case late-qdisc-cbc strict pfifo cbc-sha256
 order_case late-qdisc-gcm strict pfifo gcm128
 order_case early-udp-encap strict noqueue gcm128 encap espinudp 4500 4500 0.0.0.0
+order_case early-noqueue strict noqueue cbc-sha256
 order_case late-noqueue report noqueue cbc-sha256
 order_teardown
 
