@@ -17,7 +17,7 @@
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-cd "$top"
+cd "$top" || exit 1
 kernels="deb61 deb612 test"
 skip_kunit=0 skip_e2e=0
 while [[ $# -gt 0 ]]; do

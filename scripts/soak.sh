@@ -31,7 +31,7 @@
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-cd "$top"
+cd "$top" || exit 1
 SOAK_SECTIONS=(e2e churn faults pagecache config ike mutator)
 sections="" kernels="deb61 deb612 test"
 while [[ $# -gt 0 ]]; do
