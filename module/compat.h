@@ -90,6 +90,26 @@ static inline bool espah_state_is_inbound(const struct xfrm_state *x)
 }
 
 /*
+ * Before 6.10, xfrm_input() resumed after asynchronous crypto drops its
+ * reference on skb->dev as the receive callback left it: an XFRM
+ * interface or a VTI has switched it to itself by then, so the wrong
+ * device loses a reference (ipsec0 underflows, "waiting for ipsec0 to
+ * become free"). No header marks the fix; SA directions came with the
+ * same release. There espah finishes such packets inline, outside the
+ * release queue (an asynchronous AEAD still resumes them, as in-tree).
+ */
+static inline bool espah_input_must_stay_inline(const struct xfrm_state *x,
+						const struct sk_buff *skb)
+{
+#ifdef ESPAH_HAVE_XFRM_SA_DIR
+	return false;
+#else
+	/* an if_id: XFRM interface; a tunnel in the cb: VTI (vti_input()) */
+	return x->if_id || XFRM_TUNNEL_SKB_CB(skb)->tunnel.ip4;
+#endif
+}
+
+/*
  * The GRO entry into xfrm_input() differs: 6.12 also brings ESP in UDP
  * through GRO (NAPI_GRO_CB(skb)->proto says so) and takes the encap type;
  * 6.1 brings plain ESP only, with encap type 0.

@@ -299,6 +299,9 @@ int esp_input(struct xfrm_state *x, struct sk_buff *skb)
 	espah_sa_count_path(sa, in_place ? ESPAH_RX_INPLACE :
 					   ESPAH_RX_OUT_OF_PLACE);
 
+	/* no queue, no worker: only a truly asynchronous AEAD resumes it */
+	if (espah_input_must_stay_inline(x, skb))
+		req->flags |= ESP_REQ_DIRECT;
 	err = esp_crypt_run(req, ESPAH_RX, skb->len);
 	if (err == -EINPROGRESS)
 		return err;

@@ -363,15 +363,22 @@ module_param_named(gso_encrypt, espah_gso_encrypt, bool, 0644);
 MODULE_PARM_DESC(gso_encrypt,
 		 "encrypt a GSO packet's segments as a batch right after segmenting, spread over the CPUs (default on; off: one by one at device transmit)");
 
+/* Where a GSO packet's headers start, from its mac header. */
+struct esp_gso_offsets {
+	unsigned int outer_ip;
+	unsigned int esp;
+};
+
 /*
  * Sets up the encryption of segment number @i: skb->data at the mac
- * header, the ESP header @esp_off bytes after it, as every segment copied
- * it from the GSO packet. Leaves skb->data at the network header.
+ * header, the outer IP and ESP headers at @off, as every segment copied
+ * them from the GSO packet. Leaves skb->data at the outer IP header.
  */
 static struct esp_req *esp_seg_prepare(struct espah_sa *sa,
 				       struct xfrm_state *x,
 				       struct sk_buff *seg,
-				       unsigned int esp_off, unsigned int i)
+				       const struct esp_gso_offsets *off,
+				       unsigned int i)
 {
 	struct xfrm_offload *xo = xfrm_offload(seg);
 	struct ip_esp_hdr *esph;
@@ -379,7 +386,12 @@ static struct esp_req *esp_seg_prepare(struct espah_sa *sa,
 	unsigned int hdr_end;
 	u64 seq;
 
-	esph = (struct ip_esp_hdr *)(skb_mac_header(seg) + esp_off);
+	/*
+	 * The inner GSO code of tunnel mode pointed the network header at
+	 * the inner IP header, which is about to become ciphertext.
+	 */
+	seg->network_header = seg->mac_header + off->outer_ip;
+	esph = (struct ip_esp_hdr *)(skb_mac_header(seg) + off->esp);
 	hdr_end = (u8 *)esph + esp_hdr_len(x) - seg->data;
 	if (unlikely(hdr_end > skb_headlen(seg)))
 		return ERR_PTR(espah_sa_drop(sa, ESPAH_TX_HDR_MISMATCH, -EINVAL));
@@ -456,15 +468,14 @@ static bool esp_seg_hold(struct esp_req *req, enum esp_seg_state s)
  * whose crypto went asynchronous, or from the start if packets of the SA
  * are still in flight or went back into the qdisc after the batch was
  * queued (esp_late_mark_requeue()), segments wait in the SA's release
- * queue. Without a
- * qdisc a segment that went asynchronous is sent alone when done. One
- * that fails is dropped (counted). @xo is the GSO packet's, which its
+ * queue. Without a qdisc a segment that went asynchronous is sent alone
+ * when done. One that fails is dropped (counted). @xo is the GSO packet's, which its
  * segments share (the packet holds it until the caller is done).
  */
 static struct sk_buff *esp_gso_encrypt(struct xfrm_state *x,
 				       struct xfrm_offload *xo,
 				       struct sk_buff *segs,
-				       unsigned int esp_off)
+				       const struct esp_gso_offsets *off)
 {
 	struct espah_sa *sa = espah_sa_find(x);
 	struct esp_req *first = NULL, **tail = &first, *req;
@@ -483,7 +494,7 @@ static struct sk_buff *esp_gso_encrypt(struct xfrm_state *x,
 		esp_late_behind_requeued(sa, xo->seq.low +
 					 ((u64)xo->seq.hi << 32)));
 	skb_list_walk_safe(segs, seg, next) {
-		req = esp_seg_prepare(sa, x, seg, esp_off, i++);
+		req = esp_seg_prepare(sa, x, seg, off, i++);
 		if (IS_ERR(req)) {
 			skb_mark_not_on_list(seg);
 			kfree_skb(seg);
@@ -527,6 +538,22 @@ static struct sk_buff *esp_gso_encrypt(struct xfrm_state *x,
  * encrypted as a batch (esp_gso_encrypt()), unless the device claims ESP
  * offload features: there xmit() does it one by one.
  */
+/*
+ * The core counted a GSO packet as one in the SA's lifetime
+ * (xfrm_output_one()); each of its segments is an ESP packet, and packet
+ * limits (limit packet-soft/hard, an IKE daemon's life_packets) count them.
+ */
+static void esp_gso_count_segments(struct xfrm_state *x, struct sk_buff *skb)
+{
+	unsigned int segs = skb_shinfo(skb)->gso_segs;
+
+	if (segs <= 1)
+		return;
+	spin_lock_bh(&x->lock);
+	x->curlft.packets += segs - 1;
+	spin_unlock_bh(&x->lock);
+}
+
 static struct sk_buff *esp_gso_segment(struct sk_buff *skb,
 				       netdev_features_t features)
 {
@@ -534,7 +561,7 @@ static struct sk_buff *esp_gso_segment(struct sk_buff *skb,
 	struct ip_esp_hdr *esph;
 	struct sk_buff *segs;
 	struct xfrm_state *x;
-	unsigned int esp_off;
+	struct esp_gso_offsets off;
 	struct sec_path *sp;
 
 	if (!xo || !(skb_shinfo(skb)->gso_type & SKB_GSO_ESP))
@@ -546,7 +573,9 @@ static struct sk_buff *esp_gso_segment(struct sk_buff *skb,
 		return ERR_PTR(-EINVAL);
 	if (!pskb_may_pull(skb, esp_hdr_len(x)))
 		return ERR_PTR(-EINVAL);
-	esp_off = (u8 *)ip_esp_hdr(skb) - skb_mac_header(skb);
+	esp_gso_count_segments(x, skb);
+	off.outer_ip = skb_network_header(skb) - skb_mac_header(skb);
+	off.esp = (u8 *)ip_esp_hdr(skb) - skb_mac_header(skb);
 	__skb_pull(skb, esp_hdr_len(x));
 	skb->encap_hdr_csum = 1;
 	xo->flags |= XFRM_GSO_SEGMENT;
@@ -558,7 +587,7 @@ static struct sk_buff *esp_gso_segment(struct sk_buff *skb,
 	    (skb->dev->features & NETIF_F_HW_ESP))
 		return segs;
 	/* the segments share the GSO packet's xfrm_offload, and xo->seq */
-	return esp_gso_encrypt(x, xo, segs, esp_off);
+	return esp_gso_encrypt(x, xo, segs, &off);
 }
 
 /* ------------------------------------------------------------ GRO */
