@@ -235,12 +235,44 @@ both_wire() { par ike_on left ike_check_wire left "$1" $L_OUT_ALL -- ike_on righ
 case_wire() {
 	timed "captures stopped" on_both ike_case_end
 	step "wire: only $(proto) with the negotiated SPIs, nothing in the clear" both_wire "$(proto)"
-	step "SA packet counters moved, no integrity failure" on_both ike_check_sa_counters
+	_kc="" _kx=""
+	if [ -n "${IKE_PAIR:-}" ] && [ "$impl" = espah ] && [ "$peer_impl" = intree ] && [ "$(proto)" = esp ]; then
+		_kc=icv_failed_at_right _kx=stats_proto_error_at_right
+	fi
+	step_known "SA packet counters moved, no integrity failure" "$_kc" on_both ike_check_sa_counters
 	case_counted_out
-	step "no xfrm_stat error or espah drop counter rose" on_both ike_check_stats "${1:-^$}"
+	step_known "no xfrm_stat error or espah drop counter rose" "$_kx" on_both ike_check_stats "${1:-^$}"
 	set -- "$CASE" "proto=$(proto)" "alg=$P_ESP$P_AH" "mode=$P_MODE" "fam=$P_FAM" \
 		"dst=${XFER_DST:-}" "dport=$IKE_XFER_PORT" "payload=${XFER_SENT#sent }"
 	timed exported par ike_on left ike_export left "$@" sender=yes -- ike_on right ike_export right "$@" sender=no
+}
+
+ESP_GSO_VIRTIO_ICV="espah bug: ESP segments its GSO path encrypted (esp_gso_segment) are rewritten afterwards, bytes 2-3 of the inner IPv4 header in the ciphertext (the inner total length decrypts to garbage: tshark on the sender's capture), when they leave through a virtio-net NIC with a qdisc (the pair's link; veth in one guest is not affected): the in-tree receiver fails their ICV"
+
+# step_known NAME KNOWN-CHECK CMD...: step(), but a failure whose output
+# KNOWN-CHECK (a function; empty: none) recognises is the known bug above
+step_known() {
+	_sn=$1 _skc=$2; shift 2
+	_so=$("$@" 2>&1)
+	_sr=$?
+	[ -n "$_so" ] && echo "$_so" | sed 's/^/#   /' | tail -n 12
+	if [ "$_sr" = 0 ]; then t_ok "$CASE: $_sn"
+	elif [ -n "$_skc" ] && "$_skc" "$_so"; then t_known_fail "$CASE: $_sn" "$ESP_GSO_VIRTIO_ICV"
+	else t_fail "$CASE: $_sn" "$(echo "$_so" | grep -v '^WARNING' | tail -n 1)"; fi
+	return "$_sr"
+}
+# icv_failed_at_right OUTPUT: the only bad SAs are right's inbound ones from
+# left, with integrity failures
+icv_failed_at_right() {
+	_kb=$(echo "$1" | grep ' SA .*spi' | awk '/ packets=0 / || / failed=[1-9]/')
+	[ -n "$_kb" ] && ! echo "$_kb" | grep -v "^right: esp SA $(ike_ip left wan "$P_FAM")->" | grep -q .
+}
+# stats_proto_error_at_right OUTPUT: the only counter that rose is right's
+# XfrmInStateProtoError (where a bad ICV is counted)
+stats_proto_error_at_right() {
+	_kb=$(echo "$1" | grep 'rose:\|drop counters')
+	[ "$(echo "$_kb" | grep -c .)" = 1 ] &&
+		echo "$_kb" | grep -Eq '^right: xfrm_stat rose: XfrmInStateProtoError [0-9]+ -> [0-9]+ \(\+[0-9]+\) *$'
 }
 
 # sa_packets NODE SPI: the packet counter of NODE's SA SPI
