@@ -65,9 +65,9 @@ def known_fail(msg, why):
 
 # The espah bug behind bad ICVs on a virtio-net NIC (pair layout): see
 # ESP_GSO_VIRTIO_ICV in scripts/guest/e2e-ike.sh
-ESP_GSO_VIRTIO_ICV = ("espah bug: ESP segments its GSO path encrypted are rewritten afterwards "
-                      "(bytes 2-3 of the inner IPv4 header in the ciphertext: the inner total length "
-                      "decrypts to garbage) when they leave through a virtio-net NIC with a qdisc")
+ESP_GSO_VIRTIO_ICV = ("espah bug: ESP segments of its GSO path leave a virtio-net NIC with a qdisc "
+                      "with their ciphertext changed after encryption (the inner IPv4 header decrypts "
+                      "with a garbage total length and a bad checksum)")
 
 
 def skip(msg, why):
