@@ -57,6 +57,19 @@ def fail(msg):
     print(f"not ok - tshark: {msg}", flush=True)
 
 
+def known_fail(msg, why):
+    """a failure of a known, reported bug (TAP's TODO): counted as skipped"""
+    results["skipped"] += 1
+    print(f"not ok - tshark: {msg} # TODO known failure: {why}", flush=True)
+
+
+# The espah bug behind bad ICVs on a virtio-net NIC (pair layout): see
+# ESP_GSO_VIRTIO_ICV in scripts/guest/e2e-ike.sh
+ESP_GSO_VIRTIO_ICV = ("espah bug: ESP segments of its GSO path leave a virtio-net NIC with a qdisc "
+                      "with their ciphertext changed after encryption (the inner IPv4 header decrypts "
+                      "with a garbage total length and a bad checksum)")
+
+
 def skip(msg, why):
     results["skipped"] += 1
     print(f"ok - tshark: {msg} # SKIP {why}", flush=True)
@@ -137,7 +150,7 @@ def read_meta(path):
     return meta
 
 
-def check_packets(label, pcap, home, proto, esn_spis=()):
+def check_packets(label, pcap, home, proto, esn_spis=(), known_icv=None):
     """Every ESP packet decrypted (something after "esp" in its protocol
     stack) and its ICV good; tshark cannot check the ICV of an ESN SA (it
     does not know the high sequence bits)"""
@@ -155,6 +168,10 @@ def check_packets(label, pcap, home, proto, esn_spis=()):
     bad_icv = [r for r in rows if "1" in r[3].split(",") and r not in esn]
     good_icv = [r for r in rows if "1" in r[2].split(",")]
     spis = sorted({r[0] for r in rows})
+    if not undecrypted and bad_icv and known_icv:
+        known_fail(f"{label}: {len(bad_icv)} of {len(rows)} ESP packets with a bad ICV "
+                   f"(SPIs {' '.join(spis)}); first: {bad_icv[0]}", known_icv)
+        return False
     if undecrypted or bad_icv:
         fail(f"{label}: {len(undecrypted)} of {len(rows)} ESP packets not decrypted, "
              f"{len(bad_icv)} with a bad ICV (SPIs {' '.join(spis)}); first: {(undecrypted or bad_icv)[0]}")
@@ -254,7 +271,10 @@ def check_node(label, d, home):
         with open(os.path.join(uat, "esp_sa"), "w", encoding="utf-8") as f:
             f.write("\n".join(lines) + "\n")
     esn_spis = {spi for spi, sa in parse_sas(os.path.join(d, "xfrm.txt")).items() if sa.get("esn")}
-    if not check_packets(label, pcap, home, proto, esn_spis):
+    # espah sending over the pair's virtio-net link: the known bug above
+    known = (ESP_GSO_VIRTIO_ICV if label.startswith("pair-") and meta.get("impl") == "espah"
+             and meta.get("sender") == "yes" else None)
+    if not check_packets(label, pcap, home, proto, esn_spis, known):
         return
     if meta.get("sender") == "yes" and meta.get("payload") and meta.get("dport"):
         check_payload(label, d, home, meta)

@@ -98,14 +98,20 @@ NODES="left right"
 
 # step NAME CMD...: "ok - CASE: NAME" if CMD succeeds (its output is logged),
 # otherwise "not ok" with its last line
-step() {
-	_sn=$1; shift
+step() { _sn=$1; shift; step_known "$_sn" "" "$@"; }
+
+# step_known NAME KNOWN-CHECK CMD...: step(), but a failure whose output
+# the function KNOWN-CHECK recognises (empty: none) is the known bug
+# ESP_GSO_VIRTIO_ICV
+step_known() {
+	_sn=$1 _skc=$2; shift 2
 	_st=$(date +%s)
 	_so=$("$@" 2>&1)
 	_sr=$?
 	[ -n "$_so" ] && echo "$_so" | sed 's/^/#   /' | tail -n 12
 	echo "#   ($(( $(date +%s) - _st ))s)"
 	if [ "$_sr" = 0 ]; then t_ok "$CASE: $_sn"
+	elif [ -n "$_skc" ] && "$_skc" "$_so"; then t_known_fail "$CASE: $_sn" "$ESP_GSO_VIRTIO_ICV"
 	else t_fail "$CASE: $_sn" "$(echo "$_so" | grep -v '^WARNING' | tail -n 1)"; fi
 	return "$_sr"
 }
@@ -235,11 +241,73 @@ both_wire() { par ike_on left ike_check_wire left "$1" $L_OUT_ALL -- ike_on righ
 case_wire() {
 	timed "captures stopped" on_both ike_case_end
 	step "wire: only $(proto) with the negotiated SPIs, nothing in the clear" both_wire "$(proto)"
-	step "SA packet counters moved, no integrity failure" on_both ike_check_sa_counters
-	step "no xfrm_stat error or espah drop counter rose" on_both ike_check_stats "${1:-^$}"
+	_kc="" _kx=""
+	if [ -n "${IKE_PAIR:-}" ] && [ "$impl" = espah ] && [ "$peer_impl" = intree ] && [ "$(proto)" = esp ]; then
+		_kc=icv_failed_at_right _kx=stats_proto_error_at_right
+	fi
+	step_known "SA packet counters moved, no integrity failure" "$_kc" on_both ike_check_sa_counters
+	case_counted_out
+	step_known "no xfrm_stat error or espah drop counter rose" "$_kx" on_both ike_check_stats "${1:-^$}"
 	set -- "$CASE" "proto=$(proto)" "alg=$P_ESP$P_AH" "mode=$P_MODE" "fam=$P_FAM" \
 		"dst=${XFER_DST:-}" "dport=$IKE_XFER_PORT" "payload=${XFER_SENT#sent }"
 	timed exported par ike_on left ike_export left "$@" sender=yes -- ike_on right ike_export right "$@" sender=no
+}
+
+ESP_GSO_VIRTIO_ICV="espah bug: ESP segments of its GSO path (esp_gso_segment) leave a virtio-net NIC with a qdisc (the pair's link; veth in one guest is not affected) with their ciphertext changed after encryption: the inner IPv4 header decrypts with a garbage total length and a bad checksum (tshark on the sender's capture), the in-tree receiver fails their ICV"
+
+# icv_failed_at_right OUTPUT: the only bad SAs are right's inbound ones from
+# left, with integrity failures
+icv_failed_at_right() {
+	_kb=$(echo "$1" | grep ' SA .*spi' | awk '/ packets=0 / || / failed=[1-9]/')
+	[ -n "$_kb" ] && ! echo "$_kb" | grep -v "^right: esp SA $(ike_ip left wan "$P_FAM")->" | grep -q .
+}
+# stats_proto_error_at_right OUTPUT: the only counter that rose is right's
+# XfrmInStateProtoError (where a bad ICV is counted)
+stats_proto_error_at_right() {
+	_kb=$(echo "$1" | grep 'rose:\|drop counters')
+	[ "$(echo "$_kb" | grep -c .)" = 1 ] &&
+		echo "$_kb" | grep -Eq '^right: xfrm_stat rose: XfrmInStateProtoError [0-9]+ -> [0-9]+ \(\+[0-9]+\) *$'
+}
+
+# sa_packets NODE SPI: the packet counter of NODE's SA SPI
+sa_packets() {
+	ike_on "$1" ike_check_sa_counters "$1" 2>/dev/null |
+		awk -v s="$2" '$6 == s { sub(/packets=/, "", $7); print $7; exit }'
+}
+
+# counted_out: every current outbound SA counted at least the packets its
+# peer's inbound SA took (the in-tree stack counts each ESP packet it
+# sends); prints "short: NODE" for a sender that counted fewer
+counted_out() {
+	_co=0
+	for _cs in $L_OUT; do
+		_ca=$(sa_packets left "$_cs") _cb=$(sa_packets right "$_cs")
+		echo "left->right SPI $_cs: left's outbound SA counted ${_ca:-?}, right's inbound ${_cb:-?}"
+		[ "${_ca:-0}" -ge "${_cb:-1}" ] || { echo "short: left"; _co=1; }
+	done
+	for _cs in $R_OUT; do
+		_ca=$(sa_packets right "$_cs") _cb=$(sa_packets left "$_cs")
+		echo "right->left SPI $_cs: right's outbound SA counted ${_ca:-?}, left's inbound ${_cb:-?}"
+		[ "${_ca:-0}" -ge "${_cb:-1}" ] || { echo "short: right"; _co=1; }
+	done
+	return $_co
+}
+
+ESP_GSO_UNDERCOUNT="espah bug: an outbound ESP SA's packet counter (curlft.packets, ip -s xfrm state) counts a GSO packet its late path encrypts after segmentation once, not once per ESP packet (xfrm_output_one() counts the skb; the in-tree stack segments first): packet lifetimes (limit packet-soft/hard, strongSwan life_packets/rekey_packets) expire late"
+
+# case_counted_out: the outbound counters against the peers' inbound ones;
+# a short espah sender of ESP is the known bug above
+case_counted_out() {
+	_cn="outbound SA packet counters count every packet sent (>= the peer's inbound)"
+	_cout=$(counted_out 2>&1) && { echo "$_cout" | grep -v '^short' | sed 's/^/#   /'; t_ok "$CASE: $_cn"; return 0; }
+	echo "$_cout" | grep -v '^short' | sed 's/^/#   /'
+	_known=yes
+	for _cside in $(echo "$_cout" | sed -n 's/^short: //p' | sort -u); do
+		_cimpl=$impl; [ "$_cside" = right ] && _cimpl=$peer_impl
+		[ "$_cimpl" = espah ] && [ "$(proto)" = esp ] || _known=no
+	done
+	if [ "$_known" = yes ]; then t_known_fail "$CASE: $_cn" "$ESP_GSO_UNDERCOUNT"
+	else t_fail "$CASE: $_cn" "$(echo "$_cout" | grep -v '^short' | tail -n 1)"; fi
 }
 
 # case_down: IKE deletes the SAs (left terminates); none left in either
@@ -421,8 +489,31 @@ case_routed() {
 	step "traffic routed through the $_kind interface" routed_traffic "$_kind"
 	L_OUT_ALL=$L_OUT R_OUT_ALL=$R_OUT
 	case_wire
+	# IKE deletes the SAs, then the interfaces go (case_down checks the SAs)
+	ike_on left ike_terminate left >/dev/null 2>&1
+	routed_del
 	case_down
-	ike_on left ike_rb_del left; ike_on right ike_rb_del right
+}
+
+# the underflow of an XFRM interface's references that 6.1's xfrm_input()
+# makes when an ESP type finishes decryption asynchronously (see routed_del)
+XFRMI_UNDERFLOW="espah bug on 6.1: its inbound ESP finishes asynchronously (parallel crypto, ordered release); 6.1's xfrm_input() takes dev_hold(skb->dev) on wan0 before x->type->input() but, on resumption, dev_put(skb->dev) after xfrm_rcv_cb() made skb->dev the XFRM interface (6.12 keeps the device in a local): ipsec0's references underflow, its unregister never ends, the state it pinned keeps espah's module references"
+
+both_rb_del() { par ike_on left ike_rb_del_checked left -- ike_on right ike_rb_del_checked right; }
+
+# routed_del: ipsec0 deleted and freed on both nodes; on 6.1 with espah a
+# negative usage count is the known bug above (its leaked module
+# references are noted, so the next cases are checked from there)
+routed_del() {
+	_rdn="ipsec0 deleted on both nodes, the kernel freed it"
+	_rdo=$(both_rb_del 2>&1) && { echo "$_rdo" | sed 's/^/#   /'; t_ok "$CASE: $_rdn"; return 0; }
+	echo "$_rdo" | sed 's/^/#   /'
+	case "$E2E_IMPL:$(uname -r):$_rdo" in
+	espah:6.1.*"Usage count = -"*)
+		t_known_fail "$CASE: $_rdn" "$XFRMI_UNDERFLOW ($(echo "$_rdo" | grep -o 'Usage count = -[0-9]*' | head -n 1))"
+		for _dn in $NODES; do ike_on "$_dn" ike_note_leaked_refs | sed 's/^/#   /'; done ;;
+	*) t_fail "$CASE: $_rdn" "$(echo "$_rdo" | tail -n 1)" ;;
+	esac
 }
 
 # dead: left's daemon dropped the CHILD_SA and the kernel has none

@@ -760,9 +760,9 @@ ike_check_gone() {
 	fi
 	if [ "$(ike_guest_sas)" = 0 ]; then
 		_refs=$(ike_impl_refs)
-		[ "${_refs:-0}" = 0 ] || { echo "no SA left in this guest, but $E2E_IMPL holds $_refs module references: a deleted state is still referenced"; return 1; }
+		[ "${_refs:-0}" = "$(ike_leaked_refs)" ] || { echo "no SA left in this guest, but $E2E_IMPL holds $_refs module references (leaked before: $(ike_leaked_refs)): a deleted state is still referenced"; return 1; }
 	fi
-	echo "no SA left in $1${_refs:+, $E2E_IMPL module references 0}"
+	echo "no SA left in $1${_refs:+, $E2E_IMPL module references $_refs (leaked before: $(ike_leaked_refs))}"
 }
 
 # ike_stats_snap NODE / ike_check_stats NODE [ALLOWED-REGEX]: no
@@ -901,6 +901,43 @@ ike_rb_add() {
 ike_rb_del() {
 	"$IP" -n "$1" link del ipsec0 2>/dev/null
 	ike_lan_routes "$1" via
+}
+
+# ike_rb_del_checked NODE: remove ipsec0 and see the kernel free it. A
+# device something still references stays in unregister_netdevice, which
+# blocks `ip link del` and after 10 s prints the device's "Usage count"
+# (negative: more references returned than taken); that line is printed
+# and the call fails, without waiting any longer (the deletion never ends)
+ike_rb_del_checked() {
+	local _rdp _rdl _rdm
+	_rdl=$(dmesg | wc -l)
+	# (no output: over the RPC a blocked child must not hold the reply open)
+	"$IP" -n "$1" link del ipsec0 >/dev/null 2>&1 &
+	_rdp=$!
+	ike_wait_for 5 eval "! kill -0 $_rdp" ||
+		ike_wait_for 15 eval "dmesg | tail -n +$((_rdl + 1)) | grep -q 'waiting for ipsec0 to become free'"
+	if kill -0 "$_rdp" 2>/dev/null; then
+		_rdm=$(dmesg | tail -n +$((_rdl + 1)) | grep 'waiting for ipsec0 to become free' | tail -n 1)
+		ike_lan_routes "$1" via
+		echo "$1: \`ip link del ipsec0\` still blocked: ${_rdm:-no unregister_netdevice message from the kernel}"
+		return 1
+	fi
+	wait "$_rdp"
+	ike_lan_routes "$1" via
+	echo "$1: ipsec0 deleted and freed"
+}
+
+# ike_leaked_refs: module references a known failure (t_known_fail) left
+# behind for good; the later cases' checks count from there
+ike_leaked_refs() { cat "$IKE_DIR/leaked-refs" 2>/dev/null || echo 0; }
+
+# ike_note_leaked_refs: once no SA is left in this guest, the module
+# references still held are leaked; note them for ike_check_gone
+ike_note_leaked_refs() {
+	ike_wait_for 20 eval '[ "$(ike_guest_sas)" = 0 ]' || { echo "SAs still installed: $(ike_guest_sas)"; return 1; }
+	sleep 1
+	ike_impl_refs >"$IKE_DIR/leaked-refs"
+	echo "$E2E_IMPL holds $(ike_leaked_refs) module references with no SA left (leaked if not 0): the later cases count from there"
 }
 
 # ike_rb_tx NODE: packets sent through ipsec0
