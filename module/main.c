@@ -20,10 +20,20 @@
  * anything fails the core still calls the destructor, which copes with
  * whatever exists.
  */
+static struct espah_sa *espah_sa_add_said(struct xfrm_state *x,
+					  struct netlink_ext_ack *extack)
+{
+	struct espah_sa *sa = espah_sa_add(x);
+
+	if (IS_ERR(sa))
+		NL_SET_ERR_MSG(extack, "espah: cannot record the SA (out of memory)");
+	return sa;
+}
+
 static int espah_esp_init_state(struct xfrm_state *x,
 				struct netlink_ext_ack *extack)
 {
-	struct espah_sa *sa = espah_sa_add(x);
+	struct espah_sa *sa = espah_sa_add_said(x, extack);
 
 	if (IS_ERR(sa))
 		return PTR_ERR(sa);
@@ -39,7 +49,7 @@ static void espah_esp_destroy_state(struct xfrm_state *x)
 static int espah_ah_init_state(struct xfrm_state *x,
 			       struct netlink_ext_ack *extack)
 {
-	struct espah_sa *sa = espah_sa_add(x);
+	struct espah_sa *sa = espah_sa_add_said(x, extack);
 
 	if (IS_ERR(sa))
 		return PTR_ERR(sa);

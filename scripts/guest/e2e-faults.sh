@@ -281,7 +281,10 @@ fi_datapath() {
 	echo "$name injected=$injected espah_rx=$sum_rx espah_tx=$sum_tx" >>"$E2E_TMP/fi-figures"
 	log "$name: espah drops:$drops"
 	if [ "$phase" = slab ]; then
-		if [ "$sum_rx" -gt 0 ] && [ "$sum_tx" -gt 0 ]; then
+		# espah allocates per packet only where it cannot avoid it (fresh
+		# pages for out-of-place crypto; requests come from per-CPU
+		# caches): some failure must reach it, not one each way
+		if [ $((sum_rx + sum_tx)) -gt 0 ]; then
 			t_ok "$name: espah counted its memory failures (rx $sum_rx, tx $sum_tx)"
 		else
 			t_fail "$name: espah counted its memory failures" "rx $sum_rx tx $sum_tx: the failures never reached espah's allocations ($drops)"
