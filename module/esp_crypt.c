@@ -139,7 +139,8 @@ int esp_crypt_run(struct esp_req *req, enum espah_dir dir,
 	if (unlikely(!espah_order_enter(o, &req->order, req->order.release)))
 		return espah_sa_drop(req->sa, esp_overload_drop[dir], -ENOBUFS);
 
-	if (espah_parallel_wanted(len, READ_ONCE(o->len))) {
+	if (READ_ONCE(espah_parallel_single) &&
+	    espah_parallel_wanted(len, READ_ONCE(o->len))) {
 		req->job.run = esp_crypt_job;
 		if (espah_parallel_submit(&req->job)) {
 			espah_sa_count_path(req->sa, esp_parallel_path[dir]);

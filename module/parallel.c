@@ -23,6 +23,17 @@ module_param_named(parallel_min_len, espah_parallel_min_len, uint, 0644);
 MODULE_PARM_DESC(parallel_min_len,
 		 "packets shorter than this stay on their CPU (default 1024: small packets pay no hand-over latency)");
 
+/*
+ * A GSO packet's segments come back to the CPU that waits for the batch.
+ * A single packet handed to another CPU is released there, and virtual
+ * devices (veth, loopback) queue what each CPU sends on that CPU's
+ * backlog: the receiver then sees packets of one flow out of order.
+ */
+bool espah_parallel_single;
+module_param_named(parallel_single, espah_parallel_single, bool, 0644);
+MODULE_PARM_DESC(parallel_single,
+		 "hand single packets (not only GSO segments) to other CPUs too; on veth and loopback the receiver may then see them out of order (default 0)");
+
 struct espah_worker {
 	struct llist_head jobs;
 	struct work_struct work;

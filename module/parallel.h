@@ -25,6 +25,7 @@ struct espah_job {
 
 extern unsigned int espah_parallel;
 extern unsigned int espah_parallel_min_len;
+extern bool espah_parallel_single;
 
 int espah_parallel_init(void);
 void espah_parallel_exit(void);

@@ -900,7 +900,8 @@ e2e_wire_export() {
 	for _p; do
 		[ -f "$_p" ] && { ln "$_p" "$_cd/" 2>/dev/null || cp "$_p" "$_cd/"; }
 	done
-	for _n in $E2E_NETNS; do
+	# (E2E_WIRE_NETNS: namespaces a suite keeps outside E2E_NETNS)
+	for _n in $E2E_NETNS ${E2E_WIRE_NETNS:-}; do
 		echo "# netns $_n"
 		"$IP" -n "$_n" xfrm state
 	done >"$_cd/states" 2>&1
