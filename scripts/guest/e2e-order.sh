@@ -168,18 +168,7 @@ order_case() {
 	fi
 	e2e_espah_no_drops "$name" ns1 ns2
 	e2e_cleanup_all
-	rmmod_wait_testcrypt
-}
-
-# The SAs' transforms keep the module busy until the core freed them.
-rmmod_wait_testcrypt() {
-	_i=0
-	while grep -q '^espah_testcrypt ' /proc/modules; do
-		rmmod espah_testcrypt 2>/dev/null && return 0
-		_i=$((_i + 1))
-		[ "$_i" -gt 100 ] && { log "espah_testcrypt still in use"; return 1; }
-		sleep 0.1
-	done
+	e2e_testcrypt_unload
 }
 
 # Tearing down while packets wait: SAs flushed and espah unloaded while
@@ -224,7 +213,7 @@ order_teardown() {
 	done
 	e2e_bg_kill
 	e2e_cleanup_all
-	rmmod_wait_testcrypt
+	e2e_testcrypt_unload
 	_i=0
 	while ! rmmod espah 2>/dev/null; do
 		_i=$((_i + 1))
