@@ -16,7 +16,8 @@ same primitives), each case gets these checks:
           only other frames allowed are link control (ARP, IPv6 neighbour
           discovery and MLD, IGMP) and what the manifest allows ("allow
           icmp-too-big", "allow icmp-unreachable-natt": ICMP errors that
-          quote ESP in UDP). No frame may be truncated, the file must hold as
+          quote ESP in UDP; "allow udp-port-N": a test's own plaintext
+          control channel, UDP to or from port N). No frame may be truncated, the file must hold as
           many frames as tcpdump said it wrote, the capture must have been
           complete, and each SA's sequence numbers must be contiguous and
           unique (a frame missing from a capture shows as a gap).
@@ -495,6 +496,9 @@ class Decoder:
             self.count["allowed"] += 1
         elif "icmp-unreachable-natt" in self.allow and version == 4 and proto == P_ICMP \
                 and l4[:1] == b"\x03" and self.quotes_natt(l4[8:]):
+            self.count["allowed"] += 1
+        elif proto == P_UDP and len(l4) >= 4 and any(
+                "udp-port-%d" % port in self.allow for port in struct.unpack("!HH", l4[:4])):
             self.count["allowed"] += 1
         else:
             raise Verdict("plaintext IPv%d protocol %d %s -> %s, %d bytes" %

@@ -45,8 +45,10 @@ GUEST_MAC=52:54:00:e5:9a:01
 PEER_MAC=52:54:00:e5:9a:02
 CTRL=10.99.0.2
 CTRL_PORT=7000
+E2E_WIRE_EXTRA="allow udp-port-$CTRL_PORT"
 WIRE=wire
-# the host's decoder reads the SAs of the peer link's namespace
+# the host's decoder reads the SAs of the peer link's namespace and lets
+# the plaintext control channel to the scapy peer pass
 E2E_WIRE_NETNS=$WIRE
 CAP=$E2E_TMP/peer-out.pcap
 SIZES="0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 1200"
