@@ -47,8 +47,9 @@ for suite in $suites; do
 		f=$((f + 1)) rc=1
 		continue
 	fi
-	# a suite without a plan (no e2e_plan call) would run in full here
-	if ! grep -q '^e2e_plan' "$here/e2e-$suite.sh"; then
+	# a suite without a plan (no e2e_plan, directly or through
+	# e2e_suite_start) would run in full here
+	if ! grep -q '^e2e_plan\|^e2e_suite_start' "$here/e2e-$suite.sh"; then
 		echo "# e2e-plan $suite 0 0"
 		plans="$plans $suite:0"
 		continue
