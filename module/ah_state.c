@@ -131,6 +131,7 @@ int ah_init_state(struct xfrm_state *x, struct netlink_ext_ack *extack)
 
 	sa = kzalloc(sizeof(*sa), GFP_KERNEL);
 	if (!sa) {
+		NL_SET_ERR_MSG(extack, "espah: out of memory for the AH SA");
 		crypto_free_ahash(ahash);
 		return -ENOMEM;
 	}

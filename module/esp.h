@@ -64,8 +64,6 @@ enum esp_req_flags {
 	ESP_REQ_SEGMENT		= BIT(5),
 	/* esp_output_finish() ran already */
 	ESP_REQ_FINISHED	= BIT(6),
-	/* leaves through the release queue even if done at once */
-	ESP_REQ_REQUEUE		= BIT(7),
 };
 
 enum esp_seg_state {
@@ -205,8 +203,6 @@ int esp_encrypt_skb(struct espah_sa *sa, struct xfrm_state *x,
 void esp_size_trailer(struct xfrm_state *x, unsigned int plen,
 		      struct esp_trailer *t, unsigned int mtu);
 void esp_output_release(struct espah_order_entry *e);
-void esp_late_mark_requeue(struct espah_sa *sa, struct xfrm_state *x);
-bool esp_late_behind_requeued(struct espah_sa *sa, u64 seq);
 void esp_output_resume_late(struct espah_sa *sa, struct xfrm_state *x,
 			    struct sk_buff *skb, int err);
 int esp_output_finish(struct esp_req *req);

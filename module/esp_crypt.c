@@ -151,8 +151,7 @@ int esp_crypt_run(struct esp_req *req, enum espah_dir dir,
 	if (err == -EINPROGRESS)
 		return err;
 	req->result = err;
-	if (espah_order_done(o, &req->order,
-			     !(req->flags & ESP_REQ_REQUEUE)))
+	if (espah_order_done(o, &req->order, true))
 		return err;
 	return -EINPROGRESS;
 }

@@ -154,49 +154,10 @@ static bool esp_offload_queued(struct sk_buff *skb)
 	return rcu_dereference_bh(txq->qdisc)->enqueue;
 }
 
-/* The highest sequence number the core has handed out for @x so far. */
-static u64 esp_last_seq_out(struct xfrm_state *x)
+static unsigned int esp_late_flags(struct sk_buff *skb)
 {
-	u64 seq;
-
-	spin_lock_bh(&x->lock);
-	if (x->props.flags & XFRM_STATE_ESN)
-		seq = ((u64)x->replay_esn->oseq_hi << 32) | x->replay_esn->oseq;
-	else
-		seq = x->replay.oseq;
-	spin_unlock_bh(&x->lock);
-	return seq;
-}
-
-/*
- * A packet the qdisc let go but that had to wait (its crypto, or earlier
- * packets of the SA) goes back into the qdisc, at its tail: packets of
- * the SA numbered before this moment may sit ahead of it there. They must
- * not overtake it, so they follow it through the release queue
- * (esp_late_behind_requeued()) until the qdisc holds none of them.
- */
-void esp_late_mark_requeue(struct espah_sa *sa, struct xfrm_state *x)
-{
-	struct espah_order *o = &sa->order[ESPAH_TX];
-	u64 seq = esp_last_seq_out(x);
-
-	if (seq > READ_ONCE(o->requeue_barrier))
-		WRITE_ONCE(o->requeue_barrier, seq);
-}
-
-bool esp_late_behind_requeued(struct espah_sa *sa, u64 seq)
-{
-	return seq <= READ_ONCE(sa->order[ESPAH_TX].requeue_barrier);
-}
-
-static unsigned int esp_late_flags(struct espah_sa *sa, struct sk_buff *skb,
-				   u64 seq)
-{
-	if (!esp_offload_queued(skb))
-		return ESP_REQ_LATE | ESP_REQ_DIRECT;
-	if (esp_late_behind_requeued(sa, seq))
-		return ESP_REQ_LATE | ESP_REQ_REQUEUE;
-	return ESP_REQ_LATE;
+	return esp_offload_queued(skb) ? ESP_REQ_LATE :
+					 ESP_REQ_LATE | ESP_REQ_DIRECT;
 }
 
 /*
@@ -239,8 +200,7 @@ static int esp_offload_xmit(struct xfrm_state *x, struct sk_buff *skb,
 	esp_size_trailer(x, skb->len, &t, esp_offload_mtu(x, skb));
 
 	skb_push(skb, -skb_network_offset(skb));
-	err = esp_encrypt_skb(sa, x, skb, &t, seq,
-			      esp_late_flags(sa, skb, seq));
+	err = esp_encrypt_skb(sa, x, skb, &t, seq, esp_late_flags(skb));
 	if (err)
 		return err;
 	secpath_reset(skb);
@@ -466,10 +426,9 @@ static bool esp_seg_hold(struct esp_req *req, enum esp_seg_state s)
  * and validate_xmit_xfrm() lets it pass (XFRM_XMIT). Behind a qdisc the
  * order holds against the SA's other packets too: from the first segment
  * whose crypto went asynchronous, or from the start if packets of the SA
- * are still in flight or went back into the qdisc after the batch was
- * queued (esp_late_mark_requeue()), segments wait in the SA's release
- * queue. Without a qdisc a segment that went asynchronous is sent alone
- * when done. One that fails is dropped (counted). @xo is the GSO packet's, which its
+ * are still in flight, segments wait in the SA's release queue. Without
+ * a qdisc a segment that went asynchronous is sent alone when done. One
+ * that fails is dropped (counted). @xo is the GSO packet's, which its
  * segments share (the packet holds it until the caller is done).
  */
 static struct sk_buff *esp_gso_encrypt(struct xfrm_state *x,
@@ -489,10 +448,7 @@ static struct sk_buff *esp_gso_encrypt(struct xfrm_state *x,
 		return ERR_PTR(-EINVAL);
 	}
 	queued = esp_offload_queued(segs);
-	hold = queued &&
-	       (READ_ONCE(sa->order[ESPAH_TX].len) ||
-		esp_late_behind_requeued(sa, xo->seq.low +
-					 ((u64)xo->seq.hi << 32)));
+	hold = queued && READ_ONCE(sa->order[ESPAH_TX].len);
 	skb_list_walk_safe(segs, seg, next) {
 		req = esp_seg_prepare(sa, x, seg, off, i++);
 		if (IS_ERR(req)) {

@@ -179,8 +179,8 @@ int esp_output_finish(struct esp_req *req)
  * parks the packet on a per-CPU backlog, and while that backlog is not
  * empty validate_xmit_xfrm() returns every ESP packet of the CPU
  * unencrypted, which a device without a qdisc then sends as it is. The
- * packets behind this one in the SA's order were held back too, and those
- * the qdisc holds ahead of it follow it (esp_late_behind_requeued()).
+ * packets behind this one in the SA's order were held back too; packets
+ * of the SA the qdisc holds ahead of it can leave before it.
  */
 void esp_output_resume_late(struct espah_sa *sa, struct xfrm_state *x,
 			    struct sk_buff *skb, int err)
@@ -190,7 +190,6 @@ void esp_output_resume_late(struct espah_sa *sa, struct xfrm_state *x,
 		kfree_skb(skb);
 		return;
 	}
-	esp_late_mark_requeue(sa, x);
 	espah_sa_count_path(sa, ESPAH_TX_REQUEUED);
 	skb_push(skb, skb->data - skb_mac_header(skb));
 	secpath_reset(skb);

@@ -26,7 +26,6 @@ void espah_order_init(struct espah_order *o)
 	o->reordered = 0;
 	o->max_seq = 0;
 	o->arrived_late = 0;
-	o->requeue_barrier = 0;
 }
 
 bool espah_order_idle(struct espah_order *o)
@@ -119,13 +118,10 @@ bool espah_order_done(struct espah_order *o, struct espah_order_entry *e,
 {
 	spin_lock_bh(&o->lock);
 	/*
-	 * Alone, nobody still handing on a packet released before, and no
-	 * packet went back into the qdisc since this one got its number
-	 * (order.h, requeue_barrier; the releaser moves the barrier before
-	 * it lets go of "releasing"): the caller may go on without the queue.
+	 * Alone, and nobody is still handing on a packet released before:
+	 * the caller may go on without the queue.
 	 */
-	if (caller_waits && list_is_singular(&o->queue) && !o->releasing &&
-	    e->seq > READ_ONCE(o->requeue_barrier)) {
+	if (caller_waits && list_is_singular(&o->queue) && !o->releasing) {
 		list_del(&e->node);
 		o->len--;
 		espah_order_account(o, e);

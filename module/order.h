@@ -39,13 +39,6 @@ struct espah_order {
 	 */
 	u64 max_seq;
 	u64 arrived_late;
-	/*
-	 * Output at device transmit: the highest sequence number the SA had
-	 * handed out when a packet last went back into the qdisc. Packets up
-	 * to it may sit in the qdisc ahead of that one and must follow it
-	 * there rather than leave before it (esp_offload.c).
-	 */
-	u64 requeue_barrier;
 };
 
 struct espah_order_entry;
