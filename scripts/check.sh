@@ -112,10 +112,10 @@ E2E_SLICES=(
 	# 6.12: what depends on the kernel's xfrm and GSO/GRO internals, and
 	# the kernel's own IPsec selftest
 	"deb612|esp,async,offload,order,selftest||E2E_PAYLOAD_CHUNKS=2"
-	# the debug kernel (KASAN, UBSAN, kmemleak, lockdep): the data paths
-	# with asynchronous crypto, memory failures, SA churn, and the
-	# BEET/cross-family layouts of issue 9
-	"test|async,offload,order,faults,churn||E2E_CHURN_CYCLES=100 E2E_CHURN_NETNS=10"
+	# the debug kernel (KASAN, UBSAN, kmemleak, lockdep): GSO/GRO, the
+	# data paths with asynchronous crypto (order), memory failures, SA
+	# churn, and the BEET/cross-family layouts of issue 9
+	"test|offload,order,faults,churn||E2E_CHURN_CYCLES=100 E2E_CHURN_NETNS=10 E2E_FAULTS_PINGS=100"
 	"test|crossfam|beet|"
 )
 

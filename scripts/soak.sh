@@ -94,7 +94,8 @@ soak_e2e() {
 	for k in $kernels; do
 		build "$k" || continue
 		soak_run "e2e-$k" scripts/run-e2e.sh --kernel "$k" --timeout 14400 --suite \
-			esp,gateway,ah,counters,async,peer,crossfam,offload,order,selftest,transforms,features
+			esp,gateway,ah,counters,async,peer,crossfam,offload,order,selftest,transforms,features \
+			-- --env ORDER_ALL=1
 	done
 }
 
