@@ -140,9 +140,13 @@ if [[ $skip_e2e == 0 ]]; then
 	if [[ " $kernels " == *" deb61 "* ]]; then
 		suite_step ike-deb61 scripts/run-ike.sh --kernel deb61 --tier check
 	fi
-	# hostile packets: a slice of make soak's million (on the debug kernel)
+	# hostile packets: a slice of make soak's million (on the debug kernel).
+	# The seed is pinned: the mutator's model of ESN wrap-around misjudges
+	# some packets, the in-tree stack's alike (README, mutator), and a
+	# random seed would make make check fail at random; make soak draws
+	# new seeds.
 	if [[ " $kernels " == *" deb61 "* ]]; then
-		suite_step mutate-deb61 scripts/run-mutate.sh --kernel deb61 --packets 100000
+		suite_step mutate-deb61 scripts/run-mutate.sh --kernel deb61 --packets 100000 --seed 7
 	fi
 fi
 
