@@ -42,7 +42,7 @@ filter=${2:-}
 
 E2E_REPLAY_WINDOW=32
 E2E_PAYLOAD_CHUNKS=${ORDER_PAYLOAD_CHUNKS:-4}
-TESTCRYPT=${TESTCRYPT:-/espah/espah_testcrypt.ko}
+TESTCRYPT=$E2E_TESTCRYPT
 TC_PARAMS=/sys/module/espah_testcrypt/parameters
 
 e2e_load_impl "$impl"

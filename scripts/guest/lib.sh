@@ -506,14 +506,8 @@ e2e_cleanup_all() {
 }
 
 # e2e_veth NS_A IF_A NS_B IF_B
-# (with E2E_VETH_QDISC=KIND, a root qdisc of that kind on both ends)
 e2e_veth() {
 	"$IP" link add "$2" netns "$1" type veth peer name "$4" netns "$3" || e2e_setup_fail "veth $1:$2 - $3:$4"
-	if [ -n "${E2E_VETH_QDISC:-}" ]; then
-		"$IP" netns exec "$1" tc qdisc add dev "$2" root "$E2E_VETH_QDISC" &&
-			"$IP" netns exec "$3" tc qdisc add dev "$4" root "$E2E_VETH_QDISC" ||
-			e2e_setup_fail "tc qdisc add root $E2E_VETH_QDISC on $2, $4"
-	fi
 	"$IP" -n "$1" link set "$2" up
 	"$IP" -n "$3" link set "$4" up
 }
