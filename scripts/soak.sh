@@ -25,6 +25,9 @@
 #   mutator    scripts/run-mutate.sh: SOAK_MUTATE_PACKETS (default 1000000)
 #              hostile packets over every transform family and mode on
 #              the debug kernel; SOAK_SEED pins the seed (about 90 minutes)
+#   proof      scripts/prove-checks.sh: espah broken on purpose (a packet in
+#              the clear, a crash in the last suite) must fail the checks,
+#              with a count of what did not run (Debian 6.1)
 # A section is a function soak_NAME; add one by adding the function and
 # its name to SOAK_SECTIONS. Logs: $ESPAH_LOGDIR (default /tmp/espah-logs),
 # one per run; the last line sums the runs' "N passed, N failed".
@@ -32,7 +35,7 @@ set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 1
-SOAK_SECTIONS=(e2e churn faults pagecache config ike mutator)
+SOAK_SECTIONS=(e2e churn faults pagecache config ike mutator proof)
 sections="" kernels="deb61 deb612 test"
 while [[ $# -gt 0 ]]; do
 	case $1 in
@@ -132,6 +135,11 @@ soak_mutator() {
 	build test || return 1
 	soak_run mutator-test scripts/run-mutate.sh --kernel test \
 		--packets "${SOAK_MUTATE_PACKETS:-1000000}" ${SOAK_SEED:+--seed "$SOAK_SEED"}
+}
+
+soak_proof() {
+	has_kernel deb61 || return 0
+	soak_run proof-deb61 scripts/prove-checks.sh --kernel deb61
 }
 
 for s in $sections; do
