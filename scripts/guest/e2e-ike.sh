@@ -84,7 +84,7 @@ cases_full() {
 		for _kp in ls-sw:pluto:charon sw-ls:charon:pluto ls-ls:pluto:pluto; do
 			_kd=${_kp#*:}
 			echo "${_kp%%:*}-${_ke%%:*}-tunnel-v4 case_basic ${_kd%%:*} ${_kd#*:} esp=${_ke#*:} ike=aes128-sha256-ecp256 mode=tunnel fam=4"
-			echo "${_kp%%:*}-rekey-${_ke%%:*}-v4 case_rekey ${_kd%%:*} ${_kd#*:} esp=${_ke#*:} ike=aes128-sha256-ecp256 fam=4"
+			echo "${_kp%%:*}-rekey-${_ke%%:*}-v4 case_rekey ${_kd%%:*} ${_kd#*:} esp=${_ke#*:} ike=aes128-sha256-ecp256 pfs=ecp256 fam=4"
 		done
 	done
 	echo "ls-sw-gcm-tunnel-v6 case_basic pluto charon esp=aes128gcm16 ike=aes128-sha256-ecp256 mode=tunnel fam=6"
