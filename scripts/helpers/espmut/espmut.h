@@ -21,6 +21,8 @@
  * cases.c   - the case matrix
  * xfrmnl.c  - SA and policy setup over NETLINK_XFRM
  * selftest.c - the builder against the published ESP vectors
+ * selftest_esn.c - the generator's ESN numbers against the receiver's
+ *             inference of the high half
  * main.c    - command line, the run loop, reports
  */
 #ifndef ESPMUT_H
@@ -384,6 +386,7 @@ int acct_frag_settle(struct acct *a, unsigned int timeout_ms);
 
 void hexdump(const char *title, const u8 *data, unsigned int len);
 int selftest_vectors(bool verbose);
+int selftest_esn(const struct mcase *cases, unsigned int n);
 u64 now_ms(void);
 
 extern bool verbose;

@@ -375,6 +375,17 @@ static void summary(struct run *rn, unsigned int tap)
 		printf("%u passed, %u failed\n", rn->res.passed, rn->res.failed);
 }
 
+static void self_report(struct run *rn, unsigned int tap, int bad,
+			const char *what)
+{
+	printf("%s %u - %s%s\n", bad ? "not ok" : "ok", tap, what,
+	       bad ? " # see above" : "");
+	if (bad)
+		rn->res.failed++;
+	else
+		rn->res.passed++;
+}
+
 int main(int argc, char **argv)
 {
 	static struct mcase cases[MAX_CASES];
@@ -401,14 +412,10 @@ int main(int argc, char **argv)
 	       (unsigned long long)o.seed, (unsigned long long)o.seed, o.impl,
 	       nsel, n);
 	if (!o.no_selftest) {
-		int bad = selftest_vectors(verbose);
-
-		printf("%s %u - the builder's crypto against the published vectors%s\n",
-		       bad ? "not ok" : "ok", ++tap, bad ? " # see above" : "");
-		if (bad)
-			rn.res.failed++;
-		else
-			rn.res.passed++;
+		self_report(&rn, ++tap, selftest_vectors(verbose),
+			    "the builder's crypto against the published vectors");
+		self_report(&rn, ++tap, selftest_esn(cases, n),
+			    "the generator's ESN numbers against the receiver's high half");
 	}
 	if (o.selftest_only) {
 		printf("%u passed, %u failed\n", rn.res.passed, rn.res.failed);

@@ -250,12 +250,26 @@ static void m_seq_zero(struct gen *g, struct spec *s, struct pkt *p)
 	p->expect = E_DROP;
 }
 
+/*
+ * Whether the receiver infers the high half of @seq right wherever its
+ * window top is. The top only moves when a packet authenticates, so it
+ * may be as low as acc_top: the numbers that dropped packets used after
+ * it moved nothing. With a window of W and a top T, the receiver takes
+ * the high half that puts the number in [T - W + 1, T - W + 2^32]
+ * (RFC 4303 A2.2); above that it guesses one too low, and the ICV fails.
+ */
+static bool esn_inferable(const struct gen *g, u64 seq)
+{
+	return seq > g->acc_top && seq - g->acc_top <= (1ull << 32) - window(g);
+}
+
 /* ESN: the low half wraps; the receiver must infer the high half. */
 static void m_esn_wrap(struct gen *g, struct spec *s, struct pkt *p)
 {
 	u64 next = ((g->issued >> 32) + 1) << 32 | (1 + rng_below(&g->r, 64));
 
-	if (next - g->issued >= (1ull << 32) - window(g) - 1)
+	/* measured from issued, a top left behind infers the old half */
+	if (!esn_inferable(g, next))
 		return;
 	g->issued--;
 	s->seq = seq_jump(g, next - g->issued, true);
