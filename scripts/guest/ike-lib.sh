@@ -400,9 +400,10 @@ ike_daemon_spis() {
 	pluto)
 		# "esp.SPI@ADDR": SAs towards the peer's address are outbound
 		_sp_peer=$(ike_ip "$(ike_peer "$1")" wan "$(cat "$IKE_DIR/$1/fam")")
-		# ("#2: "c" esp.SPI@PEER esp.SPI@SELF tun.0@... Traffic: ..." per Child SA)
-		ls_whack "$1" --status 2>/dev/null | grep -o '\(esp\|ah\)\.[0-9a-f]*@[0-9a-f.:]*' | sort -u | awk -v peer="$_sp_peer" '
-				{ split($0, a, "@"); spi = substr(a[1], index(a[1], ".") + 1)
+		# ("#2: "c" esp.SPI@PEER esp.SPI@SELF tun.0@... Traffic: ..." per
+		# Child SA; over IPv6 the separator is a colon: esp:SPI@PEER)
+		ls_whack "$1" --status 2>/dev/null | grep -o '\(esp\|ah\)[.:][0-9a-f]*@[0-9a-f.:]*' | sort -u | awk -v peer="$_sp_peer" '
+				{ split($0, a, "@"); spi = a[1]; sub(/^[a-z]+[.:]/, "", spi)
 				  while (length(spi) < 8) spi = "0" spi
 				  printf "%s 0x%s\n", (a[2] == peer ? "out" : "in"), spi }' ;;
 	esac
