@@ -85,6 +85,12 @@ enum esp_seg_state {
 struct esp_req {
 	struct espah_order_entry order;
 	struct espah_job job;
+	/*
+	 * Marks the packet done in its release queue later (deferred): not
+	 * @job, which may still sit on a worker's list after the caller
+	 * took the segment back from it.
+	 */
+	struct espah_job done_job;
 	struct espah_sa *sa;
 	struct xfrm_state *x;
 	struct sk_buff *skb;
@@ -93,7 +99,7 @@ struct esp_req {
 	unsigned int flags;
 	u8 dir;			/* enum espah_dir */
 	atomic_t seg_state;	/* enum esp_seg_state */
-	/* the owner's and, while the job is on a worker's list, the worker's */
+	/* the owner's and, while a job is on a worker's list, the worker's */
 	atomic_t refs;
 	struct esp_req *next_seg;
 	/* the crypto's result, then what the core is told */
@@ -190,6 +196,7 @@ bool esp_seg_start(struct esp_req *req, bool remote);
 enum esp_seg_state esp_seg_settle(struct esp_req *req);
 bool esp_seg_give_up(struct esp_req *req, enum esp_seg_state to);
 void esp_seg_complete(struct esp_req *req);
+void esp_order_done_deferred(struct esp_req *req);
 
 /* esp_output.c */
 int esp_output(struct xfrm_state *x, struct sk_buff *skb);

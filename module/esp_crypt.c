@@ -100,6 +100,36 @@ static void esp_crypt_job(struct espah_job *job)
 	esp_crypt_complete(req);
 }
 
+static void esp_order_done_job(struct espah_job *job)
+{
+	struct esp_req *req = container_of(job, struct esp_req, done_job);
+
+	espah_order_done(esp_order(req), &req->order, false);
+}
+
+/*
+ * Marks @req done in its release queue once bottom halves run again:
+ * at device transmit, releasing packets would send them from inside the
+ * transmit validation (espah_parallel_defer() says why it must not).
+ */
+void esp_order_done_deferred(struct esp_req *req)
+{
+	req->done_job.run = esp_order_done_job;
+	espah_parallel_defer(&req->done_job);
+}
+
+/*
+ * The crypto of a packet encrypted at device transmit completed in the
+ * call: true if it leaves the queue alone, the caller going on with it.
+ */
+static bool esp_crypt_leave_late(struct esp_req *req)
+{
+	if (espah_order_try_leave(esp_order(req), &req->order))
+		return true;
+	esp_order_done_deferred(req);
+	return false;
+}
+
 /*
  * The "direct" way: returns the crypto's result, or -EINPROGRESS when
  * the release callback will finish the packet.
@@ -151,6 +181,8 @@ int esp_crypt_run(struct esp_req *req, enum espah_dir dir,
 	if (err == -EINPROGRESS)
 		return err;
 	req->result = err;
+	if (req->flags & ESP_REQ_LATE)
+		return esp_crypt_leave_late(req) ? err : -EINPROGRESS;
 	if (espah_order_done(o, &req->order, true))
 		return err;
 	return -EINPROGRESS;

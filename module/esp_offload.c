@@ -416,7 +416,7 @@ static bool esp_seg_hold(struct esp_req *req, enum esp_seg_state s)
 		return s == ESP_SEG_ASYNC && esp_seg_give_up(req, ESP_SEG_ORPHAN);
 	}
 	if (s == ESP_SEG_DONE || !esp_seg_give_up(req, ESP_SEG_QUEUED))
-		espah_order_done(o, &req->order, false);
+		esp_order_done_deferred(req);
 	return true;
 }
 

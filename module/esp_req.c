@@ -32,6 +32,16 @@ static void esp_req_job_put(struct espah_job *job)
 	esp_req_put(container_of(job, struct esp_req, job));
 }
 
+static void esp_req_done_job_get(struct espah_job *job)
+{
+	atomic_inc(&container_of(job, struct esp_req, done_job)->refs);
+}
+
+static void esp_req_done_job_put(struct espah_job *job)
+{
+	esp_req_put(container_of(job, struct esp_req, done_job));
+}
+
 /*
  * A request with at least @nsg entries in each of its two scatterlists:
  * a cache slot, or for very fragmented packets a larger allocation.
@@ -64,6 +74,8 @@ struct esp_req *esp_req_get(struct espah_sa *sa, struct xfrm_state *x,
 	atomic_set(&req->refs, 1);
 	req->job.get = esp_req_job_get;
 	req->job.put = esp_req_job_put;
+	req->done_job.get = esp_req_done_job_get;
+	req->done_job.put = esp_req_done_job_put;
 	req->mem_len = len;
 	req->mem_from = from;
 	req->nsg = nsg;

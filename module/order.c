@@ -113,18 +113,42 @@ static void espah_order_release_head(struct espah_order *o)
  * callback runs, now or once the packets before it are released, and
  * this returns false.
  */
+/*
+ * Alone, and nobody is still handing on a packet released before: @e
+ * leaves the queue and the caller goes on with it. Called locked.
+ */
+static bool espah_order_leave_alone(struct espah_order *o,
+				    struct espah_order_entry *e)
+{
+	if (!list_is_singular(&o->queue) || o->releasing)
+		return false;
+	list_del(&e->node);
+	o->len--;
+	espah_order_account(o, e);
+	return true;
+}
+
+/*
+ * @e's crypto completed inside the caller's call: true if @e could leave
+ * the queue (see espah_order_done()); false leaves @e where it is, not
+ * done, for the caller to call espah_order_done() later from where
+ * releasing packets is safe.
+ */
+bool espah_order_try_leave(struct espah_order *o, struct espah_order_entry *e)
+{
+	bool left;
+
+	spin_lock_bh(&o->lock);
+	left = espah_order_leave_alone(o, e);
+	spin_unlock_bh(&o->lock);
+	return left;
+}
+
 bool espah_order_done(struct espah_order *o, struct espah_order_entry *e,
 		      bool caller_waits)
 {
 	spin_lock_bh(&o->lock);
-	/*
-	 * Alone, and nobody is still handing on a packet released before:
-	 * the caller may go on without the queue.
-	 */
-	if (caller_waits && list_is_singular(&o->queue) && !o->releasing) {
-		list_del(&e->node);
-		o->len--;
-		espah_order_account(o, e);
+	if (caller_waits && espah_order_leave_alone(o, e)) {
 		spin_unlock_bh(&o->lock);
 		return true;
 	}

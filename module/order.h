@@ -61,6 +61,7 @@ void espah_order_init(struct espah_order *o);
 bool espah_order_idle(struct espah_order *o);
 bool espah_order_enter(struct espah_order *o, struct espah_order_entry *e,
 		       espah_release_t release);
+bool espah_order_try_leave(struct espah_order *o, struct espah_order_entry *e);
 bool espah_order_done(struct espah_order *o, struct espah_order_entry *e,
 		      bool caller_waits);
 

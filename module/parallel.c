@@ -6,6 +6,7 @@
  */
 #include <linux/bottom_half.h>
 #include <linux/cpumask.h>
+#include <linux/interrupt.h>
 #include <linux/module.h>
 #include <linux/percpu.h>
 #include <linux/workqueue.h>
@@ -39,7 +40,14 @@ struct espah_worker {
 	struct work_struct work;
 };
 
+/* Jobs deferred on their own CPU until bottom halves run again. */
+struct espah_deferred {
+	struct llist_head jobs;
+	struct tasklet_struct tasklet;
+};
+
 static DEFINE_PER_CPU(struct espah_worker, espah_workers);
+static DEFINE_PER_CPU(struct espah_deferred, espah_deferred);
 static struct workqueue_struct *espah_wq;
 static atomic_t espah_rotor = ATOMIC_INIT(0);
 
@@ -56,6 +64,39 @@ static void espah_worker_run(struct work_struct *work)
 		local_bh_enable();
 		cond_resched();
 	}
+}
+
+static void espah_run_jobs(struct llist_node *list)
+{
+	struct espah_job *job, *next;
+
+	llist_for_each_entry_safe(job, next, llist_reverse_order(list), node) {
+		job->run(job);
+		job->put(job);
+	}
+}
+
+static void espah_deferred_run(struct tasklet_struct *t)
+{
+	struct espah_deferred *d = from_tasklet(d, t, tasklet);
+
+	espah_run_jobs(llist_del_all(&d->jobs));
+}
+
+/*
+ * Runs @job on this CPU once bottom halves are enabled again, outside
+ * whatever the caller is inside of. The transmit validation of a device
+ * with a qdisc may hold the qdisc's busylock: a packet sent on from there
+ * would take it again and deadlock, so what would release packets there
+ * comes here instead. Called with bottom halves off.
+ */
+void espah_parallel_defer(struct espah_job *job)
+{
+	struct espah_deferred *d = this_cpu_ptr(&espah_deferred);
+
+	job->get(job);
+	llist_add(&job->node, &d->jobs);
+	tasklet_schedule(&d->tasklet);
 }
 
 /*
@@ -107,9 +148,13 @@ int espah_parallel_init(void)
 		return -ENOMEM;
 	for_each_possible_cpu(cpu) {
 		struct espah_worker *w = per_cpu_ptr(&espah_workers, cpu);
+		struct espah_deferred *d;
 
 		init_llist_head(&w->jobs);
 		INIT_WORK(&w->work, espah_worker_run);
+		d = per_cpu_ptr(&espah_deferred, cpu);
+		init_llist_head(&d->jobs);
+		tasklet_setup(&d->tasklet, espah_deferred_run);
 	}
 	return 0;
 }
@@ -117,5 +162,9 @@ int espah_parallel_init(void)
 /* No SA is left, so no job is: flush anything still winding down. */
 void espah_parallel_exit(void)
 {
+	int cpu;
+
 	destroy_workqueue(espah_wq);
+	for_each_possible_cpu(cpu)
+		tasklet_kill(&per_cpu_ptr(&espah_deferred, cpu)->tasklet);
 }

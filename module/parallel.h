@@ -31,5 +31,6 @@ int espah_parallel_init(void);
 void espah_parallel_exit(void);
 bool espah_parallel_wanted(unsigned int len, unsigned int inflight);
 bool espah_parallel_submit(struct espah_job *job);
+void espah_parallel_defer(struct espah_job *job);
 
 #endif /* _ESPAH_PARALLEL_H */
