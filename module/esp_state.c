@@ -44,7 +44,10 @@ static struct crypto_aead *esp_alloc_aead(const char *name,
 {
 	struct crypto_aead *aead = crypto_alloc_aead(name, 0, 0);
 
-	if (IS_ERR(aead))
+	if (PTR_ERR(aead) == -ENOMEM)
+		NL_SET_ERR_MSG(extack,
+			       "espah: out of memory for the ESP transform");
+	else if (IS_ERR(aead))
 		NL_SET_ERR_MSG(extack,
 			       "espah: the kernel cannot provide this ESP transform (crypto module missing?)");
 	return aead;
