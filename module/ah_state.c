@@ -80,14 +80,13 @@ static struct crypto_ahash *ah_setup_ahash(const struct xfrm_state *x,
 	int err;
 
 	ahash = crypto_alloc_ahash(x->aalg->alg_name, 0, 0);
-	if (PTR_ERR(ahash) == -ENOMEM) {
-		NL_SET_ERR_MSG(extack,
-			       "espah: out of memory for the AH algorithm");
-		return ahash;
-	}
 	if (IS_ERR(ahash)) {
-		NL_SET_ERR_MSG(extack,
-			       "espah: the kernel cannot provide this AH algorithm (crypto module missing?)");
+		if (PTR_ERR(ahash) == -ENOMEM)
+			NL_SET_ERR_MSG(extack,
+				       "espah: out of memory for the AH algorithm");
+		else
+			NL_SET_ERR_MSG(extack,
+				       "espah: the kernel cannot provide this AH algorithm (crypto module missing?)");
 		return ahash;
 	}
 	err = ah_check_icv(x, ahash, extack);

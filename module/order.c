@@ -106,14 +106,6 @@ static void espah_order_release_head(struct espah_order *o)
 }
 
 /*
- * Marks @e's crypto done. With @caller_waits (the crypto completed inside
- * the caller's own call), @e alone in the queue and no release under way
- * (an earlier packet may still be on its way up or out), returns true: @e
- * has left the queue and the caller goes on with it. Otherwise @e's release
- * callback runs, now or once the packets before it are released, and
- * this returns false.
- */
-/*
  * Alone, and nobody is still handing on a packet released before: @e
  * leaves the queue and the caller goes on with it. Called locked.
  */
@@ -144,6 +136,14 @@ bool espah_order_try_leave(struct espah_order *o, struct espah_order_entry *e)
 	return left;
 }
 
+/*
+ * Marks @e's crypto done. With @caller_waits (the crypto completed inside
+ * the caller's own call), @e alone in the queue and no release under way
+ * (an earlier packet may still be on its way up or out), returns true: @e
+ * has left the queue and the caller goes on with it. Otherwise @e's release
+ * callback runs, now or once the packets before it are released, and
+ * this returns false.
+ */
 bool espah_order_done(struct espah_order *o, struct espah_order_entry *e,
 		      bool caller_waits)
 {

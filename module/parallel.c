@@ -2,7 +2,8 @@
 /*
  * Per-CPU crypto workers (parallel.h). Jobs go round-robin over the
  * online CPUs; a job whose turn falls on the CPU it comes from runs
- * inline. Each worker drains its list in the order jobs arrived.
+ * inline. Each worker drains its list in the order jobs arrived. Jobs
+ * deferred (espah_parallel_defer()) stay on their CPU, for a tasklet.
  */
 #include <linux/bottom_half.h>
 #include <linux/cpumask.h>
@@ -66,21 +67,16 @@ static void espah_worker_run(struct work_struct *work)
 	}
 }
 
-static void espah_run_jobs(struct llist_node *list)
-{
-	struct espah_job *job, *next;
-
-	llist_for_each_entry_safe(job, next, llist_reverse_order(list), node) {
-		job->run(job);
-		job->put(job);
-	}
-}
-
 static void espah_deferred_run(struct tasklet_struct *t)
 {
 	struct espah_deferred *d = from_tasklet(d, t, tasklet);
+	struct llist_node *list = llist_reverse_order(llist_del_all(&d->jobs));
+	struct espah_job *job, *next;
 
-	espah_run_jobs(llist_del_all(&d->jobs));
+	llist_for_each_entry_safe(job, next, list, node) {
+		job->run(job);
+		job->put(job);
+	}
 }
 
 /*
