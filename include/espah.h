@@ -46,6 +46,7 @@ enum espah_drop {
 enum espah_path {
 	ESPAH_TX_INPLACE,	/* encrypted where it was: private, linear */
 	ESPAH_TX_OUT_OF_PLACE,	/* read where it was, written to fresh pages */
+	ESPAH_TX_NULL,		/* ESP-NULL: payload sent as it was, no crypto */
 	ESPAH_TX_HEAD_COPY,	/* a clone's head copied to replace its payload */
 	ESPAH_TX_LATE,		/* encrypted at device transmit (offload path) */
 	ESPAH_TX_GSO_SEGMENTS,	/* segmented by espah's GSO callback */
@@ -55,6 +56,7 @@ enum espah_path {
 	ESPAH_TX_REQUEUED,	/* into the qdisc again after device transmit */
 	ESPAH_RX_INPLACE,
 	ESPAH_RX_OUT_OF_PLACE,
+	ESPAH_RX_NULL,
 	ESPAH_RX_HEAD_COPY,
 	ESPAH_RX_GRO,		/* received through espah's GRO callback */
 	ESPAH_RX_ASYNC,

@@ -64,6 +64,10 @@ enum esp_req_flags {
 	ESP_REQ_SEGMENT		= BIT(5),
 	/* esp_output_finish() ran already */
 	ESP_REQ_FINISHED	= BIT(6),
+	/* ESP-NULL (espah_sa::esp_null): nothing to compute */
+	ESP_REQ_NO_CRYPTO	= BIT(7),
+	/* output: the trailer waits in req->fresh, to follow the payload */
+	ESP_REQ_TRAILER_FRAG	= BIT(8),
 };
 
 enum esp_seg_state {
@@ -172,6 +176,21 @@ static inline unsigned int esp_aad_len(const struct xfrm_state *x)
 static inline unsigned int esp_ad_len(const struct xfrm_state *x)
 {
 	return esp_aad_len(x) + esp_ivlen(x);
+}
+
+/*
+ * Entries the source list may use: @nsg counts the fresh pages too, which
+ * only the destination maps. Initialising just what a list may use keeps
+ * sg_init_table()'s clearing off the per-packet cost.
+ */
+static inline unsigned int esp_req_src_nsg(const struct esp_req *req)
+{
+	return req->nsg - ESPAH_FRESH_MAX;
+}
+
+static inline unsigned int esp_req_dst_nsg(const struct esp_req *req)
+{
+	return 1 + req->fresh.nr;
 }
 
 /* esp_state.c */

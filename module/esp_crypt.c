@@ -75,6 +75,8 @@ static int esp_crypt_submit(struct esp_req *req)
 {
 	int err;
 
+	if (req->flags & ESP_REQ_NO_CRYPTO)
+		return 0;
 	aead_request_set_callback(req->aead, CRYPTO_TFM_REQ_MAY_BACKLOG,
 				  esp_crypt_done_cb, req);
 	if (req->dir == ESPAH_TX)
@@ -170,6 +172,7 @@ int esp_crypt_run(struct esp_req *req, enum espah_dir dir,
 		return espah_sa_drop(req->sa, esp_overload_drop[dir], -ENOBUFS);
 
 	if (READ_ONCE(espah_parallel_single) &&
+	    !(req->flags & ESP_REQ_NO_CRYPTO) &&
 	    espah_parallel_wanted(len, READ_ONCE(o->len))) {
 		req->job.run = esp_crypt_job;
 		if (espah_parallel_submit(&req->job)) {
@@ -243,7 +246,7 @@ bool esp_seg_start(struct esp_req *req, bool remote)
 	req->dir = ESPAH_TX;
 	req->flags |= ESP_REQ_SEGMENT;
 	atomic_set(&req->seg_state, ESP_SEG_PENDING);
-	if (remote) {
+	if (remote && !(req->flags & ESP_REQ_NO_CRYPTO)) {
 		req->job.run = esp_seg_job;
 		if (espah_parallel_submit(&req->job)) {
 			espah_sa_count_path(req->sa, ESPAH_TX_PARALLEL);

@@ -148,7 +148,7 @@ int esp_input_finish(struct esp_req *req)
 	if (req->flags & ESP_REQ_OUT_OF_PLACE)
 		espah_skb_replace_payload(skb, req->payload_off, &req->fresh,
 					  req->clen);
-	else
+	else if (!(req->flags & ESP_REQ_NO_CRYPTO))
 		__skb_trim(skb, req->payload_off + req->clen);
 	err = esp_remove_trailer(req, &nexthdr);
 	if (unlikely(err))
@@ -184,7 +184,7 @@ static int esp_map_in_place(struct esp_req *req)
 	unsigned int icvlen = esp_icvlen(req->x);
 	int n;
 
-	sg_init_table(req->sg_src, req->nsg);
+	sg_init_table(req->sg_src, esp_req_src_nsg(req));
 	sg_set_buf(req->sg_src, req->ad_src, esp_ad_len(req->x));
 	n = esp_req_map_skb(req, req->sg_src + 1, req->payload_off,
 			    req->clen + icvlen);
@@ -208,10 +208,10 @@ static int esp_map_out_of_place(struct esp_req *req)
 	unsigned int dlen = req->clen + max(icvlen, 4U);
 	int n, err;
 
-	err = espah_fresh_alloc(&req->fresh, dlen);
+	err = espah_fresh_alloc(&req->fresh, dlen, ESPAH_FRESH_RX);
 	if (unlikely(err))
 		return err;
-	sg_init_table(req->sg_src, req->nsg);
+	sg_init_table(req->sg_src, esp_req_src_nsg(req));
 	sg_set_buf(req->sg_src, req->ad_src, ad_len);
 	n = esp_req_map_skb(req, req->sg_src + 1, req->payload_off,
 			    req->clen + icvlen);
@@ -219,7 +219,7 @@ static int esp_map_out_of_place(struct esp_req *req)
 		return n;
 	sg_mark_end(&req->sg_src[n]);
 
-	sg_init_table(req->sg_dst, req->nsg);
+	sg_init_table(req->sg_dst, esp_req_dst_nsg(req));
 	memcpy(req->ad_dst, req->ad_src, ad_len);
 	sg_set_buf(req->sg_dst, req->ad_dst, ad_len);
 	n = 1 + espah_fresh_to_sg(&req->fresh, req->sg_dst + 1, dlen);
@@ -235,6 +235,30 @@ static int esp_map_out_of_place(struct esp_req *req)
 static bool esp_rx_in_place(const struct sk_buff *skb)
 {
 	return !skb_cloned(skb) && !skb_is_nonlinear(skb);
+}
+
+/*
+ * Sets up the decryption, counting the path it takes. ESP-NULL
+ * (espah_sa::esp_null) has none: the packet is its plaintext, taken as it
+ * is, and nothing is written.
+ */
+static int esp_rx_map(struct esp_req *req, bool in_place)
+{
+	enum espah_path path = ESPAH_RX_INPLACE;
+	int err = 0;
+
+	if (req->sa->esp_null) {
+		req->flags |= ESP_REQ_NO_CRYPTO;
+		path = ESPAH_RX_NULL;
+	} else if (in_place) {
+		err = esp_map_in_place(req);
+	} else {
+		err = esp_map_out_of_place(req);
+		path = ESPAH_RX_OUT_OF_PLACE;
+	}
+	if (likely(!err))
+		espah_sa_count_path(req->sa, path);
+	return err;
 }
 
 static struct esp_req *esp_rx_req(struct espah_sa *sa, struct xfrm_state *x,
@@ -291,13 +315,11 @@ int esp_input(struct xfrm_state *x, struct sk_buff *skb)
 	req = esp_rx_req(sa, x, skb, clen);
 	if (unlikely(!req))
 		return espah_sa_drop(sa, ESPAH_RX_NOMEM, -ENOMEM);
-	err = in_place ? esp_map_in_place(req) : esp_map_out_of_place(req);
+	err = esp_rx_map(req, in_place);
 	if (unlikely(err)) {
 		esp_req_put(req);
 		return espah_sa_drop(sa, ESPAH_RX_NOMEM, err);
 	}
-	espah_sa_count_path(sa, in_place ? ESPAH_RX_INPLACE :
-					   ESPAH_RX_OUT_OF_PLACE);
 
 	/* no queue, no worker: only a truly asynchronous AEAD resumes it */
 	if (espah_input_must_stay_inline(x, skb))

@@ -165,6 +165,8 @@ int esp_output_finish(struct esp_req *req)
 	if (req->flags & ESP_REQ_OUT_OF_PLACE)
 		espah_skb_replace_payload(skb, req->payload_off, &req->fresh,
 					  req->clen + esp_icvlen(x));
+	else if (req->flags & ESP_REQ_TRAILER_FRAG)
+		espah_skb_append_fresh(skb, &req->fresh);
 	esp_finish_udp_checksum(x, skb);
 	if (req->flags & ESP_REQ_LATE)
 		esp_fix_ip_len(x, skb);
@@ -240,7 +242,7 @@ static int esp_map_in_place(struct esp_req *req, const struct esp_trailer *t)
 
 	esp_fill_pad(skb_put(skb, t->len) + t->tfclen, t);
 	memset(skb_tail_pointer(skb) - t->len, 0, t->tfclen);
-	sg_init_table(req->sg_src, req->nsg);
+	sg_init_table(req->sg_src, esp_req_src_nsg(req));
 	sg_set_buf(req->sg_src, req->ad_src, ad_len);
 	n = esp_req_map_skb(req, req->sg_src + 1, req->payload_off,
 			    req->clen + esp_icvlen(req->x));
@@ -280,12 +282,12 @@ static int esp_map_out_of_place(struct esp_req *req,
 	unsigned int dlen = req->clen + esp_icvlen(req->x);
 	int n, m, err;
 
-	err = espah_fresh_alloc(&req->fresh, dlen);
+	err = espah_fresh_alloc(&req->fresh, dlen, ESPAH_FRESH_TX);
 	if (unlikely(err))
 		return err;
 	esp_fill_pad(req->tail, t);
 
-	sg_init_table(req->sg_src, req->nsg);
+	sg_init_table(req->sg_src, esp_req_src_nsg(req));
 	sg_set_buf(req->sg_src, req->ad_src, ad_len);
 	n = 1;
 	m = esp_req_map_skb(req, req->sg_src + n, req->payload_off, plen);
@@ -296,7 +298,7 @@ static int esp_map_out_of_place(struct esp_req *req,
 	sg_set_buf(&req->sg_src[n++], req->tail, t->padlen + 2);
 	sg_mark_end(&req->sg_src[n - 1]);
 
-	sg_init_table(req->sg_dst, req->nsg);
+	sg_init_table(req->sg_dst, esp_req_dst_nsg(req));
 	memcpy(req->ad_dst, req->ad_src, ad_len);
 	sg_set_buf(req->sg_dst, req->ad_dst, ad_len);
 	n = 1 + espah_fresh_to_sg(&req->fresh, req->sg_dst + 1, dlen);
@@ -308,6 +310,43 @@ static int esp_map_out_of_place(struct esp_req *req,
 	return 0;
 }
 
+/*
+ * ESP-NULL (espah_sa::esp_null) needs no crypto: the payload is sent as
+ * it is, only read, and just the trailer is written, into the tailroom of
+ * a private linear packet or else into a fresh fragment that follows the
+ * payload (esp_output_finish()). A packet that cannot take one more
+ * fragment takes the crypto path, which copies.
+ */
+static bool esp_null_fits(const struct sk_buff *skb,
+			  const struct esp_trailer *t, bool in_place)
+{
+	return in_place ||
+	       (t->len <= PAGE_SIZE && !skb_has_frag_list(skb) &&
+		skb_shinfo(skb)->nr_frags < MAX_SKB_FRAGS);
+}
+
+static int esp_map_null(struct esp_req *req, const struct esp_trailer *t,
+			bool in_place)
+{
+	u8 *tail;
+	int err;
+
+	if (in_place) {
+		tail = skb_put(req->skb, t->len);
+	} else {
+		err = espah_fresh_alloc(&req->fresh, t->len, ESPAH_FRESH_TX);
+		if (unlikely(err))
+			return err;
+		tail = page_address(req->fresh.frag[0].page) +
+		       req->fresh.frag[0].off;
+		req->flags |= ESP_REQ_TRAILER_FRAG;
+	}
+	memset(tail, 0, t->tfclen);
+	esp_fill_pad(tail + t->tfclen, t);
+	req->flags |= ESP_REQ_NO_CRYPTO;
+	return 0;
+}
+
 /* Scatterlist entries a packet needs at most, in either list. */
 static int esp_tx_nsg(struct sk_buff *skb, const struct esp_trailer *t)
 {
@@ -316,6 +355,15 @@ static int esp_tx_nsg(struct sk_buff *skb, const struct esp_trailer *t)
 	if (unlikely(n < 0))
 		return n;
 	return 2 + n + DIV_ROUND_UP(t->tfclen, PAGE_SIZE) + ESPAH_FRESH_MAX;
+}
+
+static enum espah_path esp_tx_path(const struct esp_req *req)
+{
+	if (req->flags & ESP_REQ_NO_CRYPTO)
+		return ESPAH_TX_NULL;
+	if (req->flags & ESP_REQ_OUT_OF_PLACE)
+		return ESPAH_TX_OUT_OF_PLACE;
+	return ESPAH_TX_INPLACE;
 }
 
 /*
@@ -359,7 +407,9 @@ struct esp_req *esp_encrypt_prepare(struct espah_sa *sa,
 	esp_req_fill_ad(req, esph->spi, esph->seq_no, htonl(seq >> 32));
 	aead_request_set_ad(req->aead, esp_ad_len(x));
 
-	if (in_place)
+	if (sa->esp_null && esp_null_fits(skb, t, in_place))
+		err = esp_map_null(req, t, in_place);
+	else if (in_place)
 		err = esp_map_in_place(req, t);
 	else
 		err = esp_map_out_of_place(req, t);
@@ -367,8 +417,7 @@ struct esp_req *esp_encrypt_prepare(struct espah_sa *sa,
 		esp_req_put(req);
 		return ERR_PTR(espah_sa_drop(sa, ESPAH_TX_NOMEM, err));
 	}
-	espah_sa_count_path(sa, in_place ? ESPAH_TX_INPLACE :
-					   ESPAH_TX_OUT_OF_PLACE);
+	espah_sa_count_path(sa, esp_tx_path(req));
 	return req;
 }
 

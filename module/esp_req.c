@@ -56,11 +56,8 @@ struct esp_req *esp_req_get(struct espah_sa *sa, struct xfrm_state *x,
 	int from;
 	u8 *p;
 
-	if (len <= ESPAH_REQ_SLOT) {
-		nsg = (ESPAH_REQ_SLOT - sa->req_fixed_len) /
-		      (2 * sizeof(struct scatterlist));
+	if (len <= ESPAH_REQ_SLOT)
 		len = ESPAH_REQ_SLOT;
-	}
 	req = espah_req_cache_get(len, &from);
 	if (unlikely(!req))
 		return NULL;

@@ -209,6 +209,20 @@ static void esp_init_iv(struct espah_sa *sa, const struct xfrm_state *x,
 	get_random_bytes(&sa->iv_salt, sizeof(sa->iv_salt));
 }
 
+/*
+ * ESP-NULL without integrity: encryption "ecb(cipher_null)" and no
+ * authentication, or "digest_null". Nothing is secret and nothing is
+ * checked, so there is nothing to compute: the data path neither calls
+ * the transform nor copies the payload. The transform stays, for the
+ * packets that path cannot take (esp_output.c).
+ */
+static bool esp_is_null(const struct xfrm_state *x, struct crypto_aead *aead)
+{
+	return x->ealg && !strcmp(x->ealg->alg_name, "ecb(cipher_null)") &&
+	       (!x->aalg || !strcmp(x->aalg->alg_name, "digest_null")) &&
+	       !crypto_aead_ivsize(aead) && !crypto_aead_authsize(aead);
+}
+
 static bool espah_late_async;
 module_param_named(late_async, espah_late_async, bool, 0644);
 MODULE_PARM_DESC(late_async,
@@ -281,6 +295,7 @@ int esp_init_state(struct xfrm_state *x, struct espah_sa *sa,
 	x->data = aead;
 	esp_keep_early(x, aead);
 	esp_init_iv(sa, x, crypto_aead_ivsize(aead));
+	sa->esp_null = esp_is_null(x, aead);
 	esp_req_layout(sa, aead);
 	x->props.header_len = esp_header_len(x);
 	/* Pad to a block, the pad length and next header bytes, the ICV. */

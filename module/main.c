@@ -136,6 +136,7 @@ static void __exit espah_exit(void)
 	espah_parallel_exit();
 	espah_req_cache_exit();
 	espah_sa_exit();
+	espah_fresh_exit();
 }
 
 module_init(espah_init);

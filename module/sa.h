@@ -42,6 +42,12 @@ struct espah_sa {
 	u8 proto;
 	/* ESP */
 	u8 iv_kind;
+	/*
+	 * ESP-NULL without integrity (RFC 2410, no ICV): the ciphertext is
+	 * the plaintext, so the payload stays where it is, only read, and
+	 * the data path skips the crypto API (esp_output.c, esp_input.c).
+	 */
+	bool esp_null;
 	u64 iv_salt;
 	/* Bytes of request memory a packet of this SA needs, sg lists aside. */
 	unsigned int req_fixed_len;

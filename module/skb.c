@@ -2,7 +2,10 @@
 /*
  * skb helpers (skb.h).
  */
+#include <linux/gfp.h>
+#include <linux/interrupt.h>
 #include <linux/mm.h>
+#include <linux/percpu.h>
 #include <linux/scatterlist.h>
 #include <linux/skbuff.h>
 
@@ -39,10 +42,54 @@ int espah_skb_nsg(struct sk_buff *skb)
 }
 
 /*
- * @len bytes of fresh memory in page-sized pieces from the per-CPU page
- * frag cache: nobody else holds these pages, so crypto may write them.
+ * espah's own page frag caches, per CPU and use. A cache cuts pieces from
+ * a page and, once every piece was let go (no reference but its own
+ * left), cuts from the same page again instead of asking the page
+ * allocator for a new one, which on kernels with init_on_alloc (Debian's
+ * default) clears every page it hands out: for output, whose pieces die
+ * when the device sent them, that clearing was a copy's worth of work per
+ * packet. The reuse test counts every reference, so a page a tap's clone
+ * still holds is never handed out again.
  */
-int espah_fresh_alloc(struct espah_fresh *f, unsigned int len)
+static DEFINE_PER_CPU(struct page_frag_cache, espah_frag_cache[ESPAH_FRESH_USES]);
+
+static void *espah_frag_alloc(unsigned int len, enum espah_fresh_use use)
+{
+	void *va;
+
+	/* the caches are guarded by disabling bottom halves */
+	if (unlikely(in_hardirq() || irqs_disabled()))
+		return netdev_alloc_frag(len);
+	local_bh_disable();
+	va = page_frag_alloc(this_cpu_ptr(&espah_frag_cache[use]), len,
+			     GFP_ATOMIC);
+	local_bh_enable();
+	return va;
+}
+
+/* At unload, every packet done: the caches let go of their pages. */
+void espah_fresh_exit(void)
+{
+	struct page_frag_cache *nc;
+	int cpu, use;
+
+	for_each_possible_cpu(cpu) {
+		for (use = 0; use < ESPAH_FRESH_USES; use++) {
+			nc = per_cpu_ptr(&espah_frag_cache[use], cpu);
+			if (nc->va)
+				__page_frag_cache_drain(virt_to_head_page(nc->va),
+							nc->pagecnt_bias);
+			nc->va = NULL;
+		}
+	}
+}
+
+/*
+ * @len bytes of fresh memory in page-sized pieces from espah's page frag
+ * cache for @use: nobody else holds these pages, so crypto may write them.
+ */
+int espah_fresh_alloc(struct espah_fresh *f, unsigned int len,
+		      enum espah_fresh_use use)
 {
 	unsigned int chunk;
 	void *va;
@@ -55,7 +102,7 @@ int espah_fresh_alloc(struct espah_fresh *f, unsigned int len)
 			return -EMSGSIZE;
 		}
 		chunk = min_t(unsigned int, len, PAGE_SIZE);
-		va = netdev_alloc_frag(SKB_DATA_ALIGN(chunk));
+		va = espah_frag_alloc(SKB_DATA_ALIGN(chunk), use);
 		if (unlikely(!va)) {
 			espah_fresh_free(f, false);
 			return -ENOMEM;
@@ -98,6 +145,20 @@ int espah_fresh_to_sg(const struct espah_fresh *f, struct scatterlist *sg,
 		len -= n;
 	}
 	return i;
+}
+
+/*
+ * Appends @f, one piece, after @skb's page fragments; the caller made sure
+ * there is a slot and no frag list. The page's reference passes to the
+ * skb; truesize is left alone, as in espah_skb_replace_payload().
+ */
+void espah_skb_append_fresh(struct sk_buff *skb, struct espah_fresh *f)
+{
+	skb_fill_page_desc(skb, skb_shinfo(skb)->nr_frags, f->frag[0].page,
+			   f->frag[0].off, f->frag[0].len);
+	skb->len += f->frag[0].len;
+	skb->data_len += f->frag[0].len;
+	f->nr = 0;
 }
 
 /*

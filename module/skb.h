@@ -13,6 +13,17 @@
 /* Fresh pages for one packet: at most a page each, page frags of ours. */
 #define ESPAH_FRESH_MAX		(MAX_SKB_FRAGS - 1)
 
+/*
+ * Which per-CPU cache fresh pages come from: ciphertext made on output
+ * lives until the device sent it, plaintext made on input until a socket
+ * is read. Apart, the output cache finds its pages free again quickly.
+ */
+enum espah_fresh_use {
+	ESPAH_FRESH_TX,
+	ESPAH_FRESH_RX,
+	ESPAH_FRESH_USES
+};
+
 struct espah_fresh {
 	unsigned int nr;
 	unsigned int len;
@@ -24,10 +35,13 @@ struct espah_fresh {
 };
 
 int espah_skb_nsg(struct sk_buff *skb);
-int espah_fresh_alloc(struct espah_fresh *f, unsigned int len);
+int espah_fresh_alloc(struct espah_fresh *f, unsigned int len,
+		      enum espah_fresh_use use);
+void espah_fresh_exit(void);
 void espah_fresh_free(struct espah_fresh *f, bool wipe);
 int espah_fresh_to_sg(const struct espah_fresh *f, struct scatterlist *sg,
 		      unsigned int len);
+void espah_skb_append_fresh(struct sk_buff *skb, struct espah_fresh *f);
 void espah_skb_replace_payload(struct sk_buff *skb, unsigned int keep,
 			       struct espah_fresh *f, unsigned int len);
 

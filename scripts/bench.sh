@@ -5,7 +5,7 @@
 #   scripts/bench.sh [--kernels "deb61 deb612"] [--vcpus "2 4"]
 #        [--configs LIST] [--metrics LIST] [--configs4 LIST] [--metrics4 LIST]
 #        [--time S] [--reps N] [--alloc-time S] [--no-allocs] [--no-warmup]
-#        [--tcrypt] [--timeout S] [--out DIR] [--no-build | --module FILE.ko]
+#        [--tcrypt] [--perf] [--timeout S] [--out DIR] [--no-build | --module FILE.ko]
 #        [--estimate]
 #
 # One guest boot per kernel and vCPU count (default: Debian 6.1 and 6.12,
@@ -30,7 +30,10 @@
 # into numbers). Then, unless --no-allocs, allocations per ESP packet of
 # each ESP configuration (UDP 1400 B and TCP GCM, --alloc-time s, default 3)
 # and, with --tcrypt, the AEAD ceiling (tcrypt, one vCPU, first boot of
-# each kernel).
+# each kernel). --perf: a profile (perf record, cpu-clock, whole guest) of
+# each configuration and metric's first measured run, its top symbols in
+# the guest output as "bench: perf" lines (a run that is profiled is also
+# slowed: read its number with that in mind).
 # Output: per boot the table of medians with ratios espah/intree,
 # espah/offload, espah/best in-tree (and espah-seq's), a detail table
 # (n, median, min, max, failures, NAPI share), espah's path counters,
@@ -50,7 +53,7 @@ ALL_CONFIGS="plain intree offload espah espah-seq"
 ALL_METRICS="tcp_gcm tcp_null udp64 tcp_chacha tcp_cbc tcp_gcm6 tcp_gcm_tun tcp_gcm_x4 tcp_chacha_x4"
 kernels="deb61 deb612" vcpus="2 4" configs="" metrics=""
 configs4="offload espah espah-seq" metrics4="tcp_gcm tcp_gcm_x4 tcp_chacha tcp_chacha_x4"
-time=5 reps=3 alloc_time=3 allocs=1 warmup=1 tcrypt=0 timeout="" build=1 ko="" estimate_only=0
+time=5 reps=3 alloc_time=3 allocs=1 warmup=1 tcrypt=0 perf=0 timeout="" build=1 ko="" estimate_only=0
 outdir=/tmp/espah-bench
 list() { tr ',' ' ' <<<"$1" | xargs; }
 while (( $# )); do
@@ -68,6 +71,7 @@ while (( $# )); do
 	--no-warmup) warmup=0; shift ;;
 	--tcrypt) tcrypt=1; shift ;;
 	--no-tcrypt) tcrypt=0; shift ;;
+	--perf) perf=1; shift ;;
 	--timeout) timeout=$2; shift 2 ;;
 	--out) outdir=$2; shift 2 ;;
 	--no-build) build=0; shift ;;
@@ -220,12 +224,14 @@ for b in "${boots[@]}"; do
 	t0=$(date +%s) load0=$(load)
 	say "boot $n/${#boots[@]}: $k, $v vCPUs, ~$(mins "$est") (elapsed so far $(mins $((t0 - t_start))));" \
 		"host load $load0; guest console log: $log"
+	ESPAH_GUEST_EXTRA_BINS=$( ((perf)) && echo perf) \
 	scripts/run-guest.sh --kernel "$k" --module "${kos[$k]}" --smp "$v" --log "$log" \
 		--timeout "${timeout:-$((3 * est + 300))}" \
 		--file "$work/text-$k:/espah/run/bench-text.txt" \
 		--env "BENCH_TIME=$time" --env "BENCH_REPS=$reps" --env "BENCH_CONFIGS=$c" \
 		--env "BENCH_METRICS=$m" --env "BENCH_WARMUP=$warmup" --env "BENCH_ALLOCS=$allocs" \
-		--env "BENCH_ALLOC_TIME=$alloc_time" --env "BENCH_TCRYPT=$tc" \
+		--env "BENCH_ALLOC_TIME=$alloc_time" --env "BENCH_TCRYPT=$tc" --env "BENCH_PERF=$perf" \
+		--env "BENCH_PERF_CALLERS=${BENCH_PERF_CALLERS:-}" \
 		scripts/guest/bench.sh 2>&1 | tee "$raw" | grep --line-buffered -v '^  > BENCH' >&2
 	rc=${PIPESTATUS[0]}
 	wall=$(( $(date +%s) - t0 ))

@@ -144,6 +144,9 @@ if [ -w $KMEMLEAK ] && ! grep -qw espah.kmemleak_noprescan /proc/cmdline; then
   # forget boot-time suspects so the final report only shows the test's leaks
   echo scan > $KMEMLEAK; echo clear > $KMEMLEAK
 fi
+# no automatic scans (boot + 60 s, then every 10 min): under TCG one takes
+# minutes and slows every allocation meanwhile; the scans at the end judge
+[ -w $KMEMLEAK ] && echo scan=off > $KMEMLEAK
 set --
 while IFS= read -r a; do set -- "$@" "$a"; done < /espah/run/args
 script=$(cat /espah/run/script)

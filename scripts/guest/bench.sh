@@ -579,6 +579,33 @@ RUN_NO=0
 # measure CONFIG METRIC ROUND [KEY]: one run (ROUND 0: the warm-up,
 # discarded), its number recorded under KEY (default METRIC; plain: the
 # plain workload)
+# perf_start ROUND: with BENCH_PERF=1, profile the whole guest during the
+# first measured round's traffic (cpu-clock: TCG has no PMU)
+perf_start() {
+	PERF_PID=""
+	[ "${BENCH_PERF:-0}" = 1 ] && [ "$1" = 1 ] || return 0
+	echo 0 >/proc/sys/kernel/kptr_restrict
+	echo -1 >/proc/sys/kernel/perf_event_paranoid
+	perf record -a -g -e cpu-clock -F 997 -o "$TMP/perf.data" -- sleep "$T" >"$TMP/perf.err" 2>&1 &
+	PERF_PID=$!
+}
+
+# perf_stop CONFIG METRIC: wait for the profile, print its top symbols
+perf_stop() {
+	[ -n "$PERF_PID" ] || return 0
+	wait "$PERF_PID"
+	say "perf $1 $2: top symbols (share of all samples, both vCPUs)"
+	perf report -i "$TMP/perf.data" --stdio --no-children --sort dso,sym --percent-limit 0.5 -g none 2>&1 |
+		grep -v '^#' | grep -v '^$' | head -n 45 | sed "s/^/bench: perf $1 $2 /"
+	# BENCH_PERF_CALLERS="SYM ...": who calls these (call chains, callers first)
+	for _s in ${BENCH_PERF_CALLERS:-}; do
+		perf report -i "$TMP/perf.data" --stdio --no-children --symbols "$_s" \
+			-g caller,2,callee,function,percent 2>&1 | grep -v '^#' | grep -v '^$' |
+			head -n 60 | sed "s/^/bench: perf $1 $2 callers of $_s /"
+	done
+	rm -f "$TMP/perf.data"
+}
+
 measure() {
 	RUN_NO=$((RUN_NO + 1))
 	_key=${4:-$2}
@@ -596,7 +623,11 @@ measure() {
 		sa_snap "$TMP/sa.0"
 		espah_snap "$TMP/es.0"
 		napi_snap "$TMP/napi.0"
-		if traffic "$T"; then
+		perf_start "$3"
+		traffic "$T"
+		_trc=$?
+		perf_stop "$1" "$_key"
+		if [ "$_trc" = 0 ]; then
 			stat_snap "$TMP/xs.1"
 			napi_snap "$TMP/napi.1"
 			NAPI=$(napi_share "$TMP/napi.0" "$TMP/napi.1")

@@ -109,6 +109,18 @@ ch_ping_stop() {
 		awk '{ s += $1 } END { print s + 0 }'
 }
 
+# ch_progress: how far the batches are, and what piles up while they run
+ch_progress() {
+	printf 'states ca %s cb %s, SPI reached ca %s cb %s, crypto algorithms %s' \
+		"$("$IP" -n ca xfrm state | grep -c '^src')" "$("$IP" -n cb xfrm state | grep -c '^src')" \
+		"$(ch_last_spi ca)" "$(ch_last_spi cb)" "$(grep -c '^name' /proc/crypto)"
+}
+
+# ch_last_spi NS: the highest churned SPI present (0x100000 + cycle)
+ch_last_spi() {
+	"$IP" -n "$1" xfrm state | sed -n 's/.* spi \(0x001[0-9a-f]\{5\}\) .*/\1/p' | sort | tail -n 1
+}
+
 # ch_churned NS: states left besides the two stable ones
 ch_churned() { "$IP" -n "$1" xfrm state | grep -c '^src' | awk '{ print $1 - 2 }'; }
 
@@ -136,14 +148,18 @@ ch_sa_case() {
 	b1=$!
 	"$IP" -n cb -force -batch "$batch" >/dev/null 2>"$E2E_TMP/churn-cb.err" &
 	b2=$!
-	if [ "$1" = async ]; then
-		# each cryptd SA holds a reference: sample while the batches run
-		while kill -0 "$b1" 2>/dev/null; do
+	e2e_perf_profile 20 "$name"
+	# progress every 10 s; each cryptd SA holds a reference: sample it
+	_tick=0
+	while kill -0 "$b1" 2>/dev/null || kill -0 "$b2" 2>/dev/null; do
+		if [ "$1" = async ]; then
 			_r=$(e2e_cryptd_maxref)
 			[ "$_r" -gt "$crefs" ] && crefs=$_r
-			sleep 1
-		done
-	fi
+		fi
+		_tick=$((_tick + 1))
+		[ $((_tick % 10)) = 0 ] && log "$name: $(($(date +%s) - t0))s: $(ch_progress)"
+		sleep 1
+	done
 	wait "$b1" "$b2"
 	dt=$(($(date +%s) - t0))
 	# the last expiring states go after 2 s (time-hard 2)

@@ -19,6 +19,11 @@
 #     path: espah encrypts in type->output (no tx_late), traffic flows.
 #   parallel: espah spreads one SA's crypto over both vCPUs
 #     (tx_parallel, rx_parallel).
+#   esp-null-v4|v6: ESP-NULL without integrity (ecb(cipher_null) +
+#     digest_null) through GSO and GRO: espah sends the payload as it is
+#     and takes it as it is (tx_null, rx_null: no crypto, no copy); the
+#     transfer, the wire (the host's decoder reads the NULL packets) and
+#     the counters as in gso-gro.
 
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
@@ -107,6 +112,19 @@ off_sas() {
 	done
 }
 
+# off_null_sas MODE: ESP-NULL without integrity both ways
+off_null_sas() {
+	for _n in ns1 ns2; do
+		for _x in "$o1 $o2 0x1001 1" "$o2 $o1 0x2002 2"; do
+			# shellcheck disable=SC2086  # the SA's four words
+			set -- $_x
+			e2e_sa_words "$_n" "$1" "$2" "$3" "$4" "$off_mode" \
+				enc "ecb(cipher_null)" "" auth digest_null "" ||
+				e2e_setup_fail "NULL state $3 in $_n: $E2E_SA_ERR"
+		done
+	done
+}
+
 off_policies() {
 	e2e_pol ns1 out "$a1/$hl" "$a2/$hl" "$o1" "$o2" 1 "$1"
 	e2e_pol ns1 in  "$a2/$hl" "$a1/$hl" "$o2" "$o1" 2 "$1"
@@ -160,6 +178,23 @@ run_gso_gro() {
 	off_traffic "$name"
 	off_path_check "$name" ns1 0x00001001 tx_late tx_gso_segments tx_out_of_place
 	off_path_check "$name" ns2 0x00001001 rx_gro
+	e2e_cleanup_all
+}
+
+# ESP-NULL: no crypto, the payload neither copied nor written
+run_null() {
+	fam=$1
+	name="esp-null-v$fam"
+	case "$name" in *"$filter"*) ;; *) return 0 ;; esac
+	e2e_case_begin "$name" off_diag
+	off_topology "$fam"
+	a1=$o1 a2=$o2 off_mode=transport
+	off_null_sas
+	off_policies transport
+	e2e_setup_check "$name" || return 0
+	off_traffic "$name"
+	off_path_check "$name" ns1 0x00001001 tx_late tx_gso_segments tx_null
+	off_path_check "$name" ns2 0x00001001 rx_gro rx_null
 	e2e_cleanup_all
 }
 
@@ -243,6 +278,8 @@ for fam in 4 6; do
 		run_gso_gro "$fam" "$mode"
 	done
 done
+run_null 4
+run_null 6
 run_offload_dev
 run_early_path
 run_parallel

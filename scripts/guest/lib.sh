@@ -1021,6 +1021,23 @@ e2e_ping_fails() {
 
 # ---------------------------------------------------------------- generic extras
 
+# e2e_perf_profile SECS LABEL: with E2E_PERF=1 (and perf in the guest:
+# ESPAH_GUEST_EXTRA_BINS=perf on the host), profile the whole guest for
+# SECS s in the background and log its top symbols: where a slow case
+# spends its time
+e2e_perf_profile() {
+	[ "${E2E_PERF:-0}" = 1 ] && command -v perf >/dev/null || return 0
+	echo 0 >/proc/sys/kernel/kptr_restrict
+	echo -1 >/proc/sys/kernel/perf_event_paranoid
+	(
+		perf record -a -g -e cpu-clock -F 499 -o "$E2E_TMP/perf-$2.data" -- sleep "$1" >/dev/null 2>&1
+		perf report -i "$E2E_TMP/perf-$2.data" --stdio --no-children --sort dso,sym \
+			--percent-limit 1 -g caller,0.5,callee,function,percent 2>&1 | grep -v '^$' |
+			head -n 150 | sed "s/^/# perf $2: /"
+	) &
+	e2e_bg_add $!
+}
+
 # e2e_sa_words NS SRC DST SPI REQID MODE WORD...: "ip xfrm state add" with the
 # algorithms and further options as words (e.g. aead NAME KEY ICV flag esn
 # encap espinudp 4500 4500 0.0.0.0).  Does not mark the case setup failed:
