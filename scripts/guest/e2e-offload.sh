@@ -48,13 +48,6 @@ off_diag() {
 	done
 }
 
-# e2e_espah_path NS SPI NAME: one of espah's path counters
-off_path() {
-	ns "$1" cat /proc/net/espah_paths 2>/dev/null | awk -v spi="$2" -v name="$3" '
-		NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
-		$3 == spi { print $(col[name]) }'
-}
-
 # off_path_check NAME NS SPI COUNTER...: each counter of the SA moved
 off_path_check() {
 	_name=$1 _n=$2 _spi=$3
@@ -62,7 +55,7 @@ off_path_check() {
 	[ "$E2E_IMPL" = espah ] || return 0
 	_bad="" _seen=""
 	for _c in "$@"; do
-		_v=$(off_path "$_n" "$_spi" "$_c")
+		_v=$(e2e_espah_path "$_n" "$_spi" "$_c")
 		_seen="$_seen $_c=${_v:-?}"
 		[ "${_v:-0}" -gt 0 ] || _bad="$_bad $_c=${_v:-absent}"
 	done
@@ -237,8 +230,8 @@ run_early_path() {
 	esp_f='udp port 4500'
 	off_traffic "$name"
 	if [ "$E2E_IMPL" = espah ]; then
-		_late=$(off_path ns1 0x00001001 tx_late)
-		_enc=$(( $(off_path ns1 0x00001001 tx_in_place) + $(off_path ns1 0x00001001 tx_out_of_place) ))
+		_late=$(e2e_espah_path ns1 0x00001001 tx_late)
+		_enc=$(( $(e2e_espah_path ns1 0x00001001 tx_in_place) + $(e2e_espah_path ns1 0x00001001 tx_out_of_place) ))
 		if [ "${_late:-1}" -eq 0 ] && [ "$_enc" -gt 0 ]; then
 			t_ok "$name: encrypted on the early path ($_enc packets, none at device transmit)"
 		else

@@ -39,6 +39,10 @@
 # file through TCP), tcp-zc / udp-zc (MSG_ZEROCOPY sends, completions
 # awaited): the file and the sender's buffer are unchanged, the receiver
 # got every byte, ESP and no marker on the wire, SA counters moved.
+# ALG null: ESP-NULL without integrity, which espah sends without crypto
+# and without a copy (tx_null): the payload pages are only read, so the
+# file and the buffer must stay unchanged all the same; the markers are
+# on the wire by definition.
 #
 # With intree, the safety checks (file, buffer, tap, mirror) are
 # informational: they pass and say what happened; the lines
@@ -52,6 +56,8 @@ e2e_suite_args "$@"
 
 PC_COUNT=${E2E_PC_COUNT:-4}
 PC_MARKER=ESPAH-PAGECACHE-MARKER
+# what scripts/helpers/pagesend.c fills its zerocopy buffer with
+PC_ZC_MARKER=ESPAH-ZEROCOPY-PLAINTEXT-MARKER
 PC_INNER_PORT=5555
 PC_SPORT=4501
 PC_NOBODY=65534
@@ -426,12 +432,24 @@ pc_tx_case() {
 			"$([ "$fstate" = intact ] && echo 1)" "the file changed"
 	esac
 	n_esp=$(e2e_pcap_count "ip proto 50 or ip6 proto 50" "$E2E_TMP/pc-tx.pcap")
-	n_mark=$(e2e_marker_count "$E2E_TMP/pc-tx.pcap")
-	if [ "$n_esp" -gt 0 ] && [ "$n_mark" = 0 ]; then t_ok "$name: $n_esp ESP packets on the wire, no marker"
+	# the marker the sent data carries: the file's, or pagesend's buffer's
+	case "$3" in *-zc) _mk=$PC_ZC_MARKER ;; *) _mk=$PC_MARKER ;; esac
+	n_mark=$(grep -c -z -F "$_mk" "$E2E_TMP/pc-tx.pcap" 2>/dev/null)
+	if [ "$2" = null ]; then
+		# NULL sends plaintext: seeing the markers proves this check sees
+		if [ "$n_esp" -gt 0 ] && [ "${n_mark:-0}" -gt 0 ]; then t_ok "$name: $n_esp ESP-NULL packets on the wire, the marker in the clear as NULL sends it ($n_mark)"
+		else t_fail "$name: ESP-NULL on the wire, the marker readable" "esp=$n_esp marker=$n_mark"; fi
+	elif [ "$n_esp" -gt 0 ] && [ "$n_mark" = 0 ]; then t_ok "$name: $n_esp ESP packets on the wire, no marker"
 	else t_fail "$name: ESP on the wire, no marker" "esp=$n_esp marker=$n_mark"; fi
 	pkts=$(e2e_sa_field pts "$a1" "$a2" 0x6001 packets)
 	if [ "${pkts:-0}" -gt "${pkts0:-0}" ]; then t_ok "$name: the SA encrypted $((pkts - pkts0)) packets"
 	else t_fail "$name: SA counter" "SA 0x6001 packets $pkts0 -> $pkts"; fi
+	if [ "$2" = null ] && [ "$E2E_IMPL" = espah ]; then
+		_tn=$(e2e_espah_path pts 0x00006001 tx_null)
+		if [ "${_tn:-0}" -gt "${pc_null0:-0}" ]; then t_ok "$name: espah sent them without crypto or copy (tx_null $_tn)"
+		else t_fail "$name: espah's ESP-NULL path" "tx_null ${pc_null0:-0} -> ${_tn:-absent}"; fi
+		pc_null0=$_tn
+	fi
 	bstate=-
 	case "$3" in *-zc) if [ "$zc_ok" = 1 ]; then bstate=intact; else bstate=CHANGED; fi ;; esac
 	pc_summary "$name file=$fstate buffer=$bstate"
@@ -448,6 +466,7 @@ pc_tx_block() {
 	pc_tx_setup "$1" "$2"
 	e2e_setup_check "tx-v$1-$2 setup" || return 0
 	e2e_stat_snap_all pts ptr
+	pc_null0=0
 	_x=$2
 	for kind in tcp-sendfile tcp-splice tcp-zc udp-zc; do
 		pc_tx_case "$1" "${_x%128}" "$kind"
@@ -461,7 +480,7 @@ for fam in 4 6; do
 done
 pc_tx_file
 for fam in 4 6; do
-	for xf in gcm128 cbc-sha256; do
+	for xf in gcm128 cbc-sha256 null; do
 		pc_tx_block "$fam" "$xf"
 	done
 done

@@ -545,7 +545,16 @@ e2e_algo() {
 }
 
 # e2e_sa NS SRC DST SPI REQID MODE TRANSFORM KEYIDX
+#   TRANSFORM: as e2e_algo, or null (ESP-NULL without integrity: keyless,
+#   so its empty key arguments cannot travel as split words)
 e2e_sa() {
+	if [ "$7" = null ]; then
+		"$IP" -n "$1" xfrm state add src "$2" dst "$3" proto esp spi "$4" reqid "$5" \
+			mode "$6" replay-window "$E2E_REPLAY_WINDOW" \
+			enc "ecb(cipher_null)" "" auth digest_null "" ||
+			e2e_setup_fail "xfrm state add in $1: $2 -> $3 spi $4 mode $6 null rejected"
+		return
+	fi
 	# shellcheck disable=SC2046  # algorithm words are split on purpose
 	"$IP" -n "$1" xfrm state add src "$2" dst "$3" proto esp spi "$4" reqid "$5" \
 		mode "$6" replay-window "$E2E_REPLAY_WINDOW" $(e2e_algo "$7" "$8") ||
@@ -1020,6 +1029,14 @@ e2e_ping_fails() {
 }
 
 # ---------------------------------------------------------------- generic extras
+
+# e2e_espah_path NS SPI NAME: one of espah's path counters of the SA
+# with SPI (0x%08x) in NS
+e2e_espah_path() {
+	ns "$1" cat /proc/net/espah_paths 2>/dev/null | awk -v spi="$2" -v name="$3" '
+		NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
+		$3 == spi { print $(col[name]) }'
+}
 
 # e2e_perf_profile SECS LABEL: with E2E_PERF=1 (and perf in the guest:
 # ESPAH_GUEST_EXTRA_BINS=perf on the host), profile the whole guest for
