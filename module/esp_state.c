@@ -240,6 +240,14 @@ static bool esp_aead_async(struct crypto_aead *aead)
 
 	if (!(alg->cra_flags & CRYPTO_ALG_ASYNC))
 		return false;
+	/*
+	 * A template instance (authenc(...) over a SIMD cipher) has no
+	 * internal twin, and asking for "__authenc(...)" is not free: the
+	 * lookup fails into a crypto manager probe for a template named
+	 * "__authenc", a kernel thread and a modprobe, on every SA added.
+	 */
+	if (strchr(alg->cra_driver_name, '('))
+		return true;
 	if (snprintf(internal, sizeof(internal), "__%s",
 		     alg->cra_driver_name) >= sizeof(internal))
 		return true;

@@ -149,6 +149,7 @@ ch_sa_case() {
 	"$IP" -n cb -force -batch "$batch" >/dev/null 2>"$E2E_TMP/churn-cb.err" &
 	b2=$!
 	e2e_perf_profile 20 "$name"
+	e2e_modprobe_trace_start
 	# progress every 10 s; each cryptd SA holds a reference: sample it
 	_tick=0
 	while kill -0 "$b1" 2>/dev/null || kill -0 "$b2" 2>/dev/null; do
@@ -162,6 +163,7 @@ ch_sa_case() {
 	done
 	wait "$b1" "$b2"
 	dt=$(($(date +%s) - t0))
+	e2e_modprobe_trace_report "$name"
 	# the last expiring states go after 2 s (time-hard 2)
 	sleep 4
 	got_a=$(ch_ping_stop ca "$E2E_TMP/churn-ping-ca")

@@ -1038,6 +1038,25 @@ e2e_espah_path() {
 		$3 == spi { print $(col[name]) }'
 }
 
+# e2e_modprobe_trace_start / _report LABEL: with E2E_TRACE_MODPROBE=1,
+# log what the kernel asks modprobe for (request_module()), then count it:
+# each request starts a user-mode helper process
+e2e_modprobe_trace_start() {
+	[ "${E2E_TRACE_MODPROBE:-0}" = 1 ] || return 0
+	E2E_MODPROBE_ORIG=$(cat /proc/sys/kernel/modprobe)
+	: >"$E2E_TMP/modprobe.log"
+	printf '#!/bin/sh\necho "$*" >>%s\nexec %s "$@"\n' "$E2E_TMP/modprobe.log" "$E2E_MODPROBE_ORIG" >"$E2E_TMP/modprobe-trace"
+	chmod 755 "$E2E_TMP/modprobe-trace"
+	echo "$E2E_TMP/modprobe-trace" >/proc/sys/kernel/modprobe
+}
+
+e2e_modprobe_trace_report() {
+	[ "${E2E_TRACE_MODPROBE:-0}" = 1 ] || return 0
+	echo "$E2E_MODPROBE_ORIG" >/proc/sys/kernel/modprobe
+	log "$1: modprobe requests: $(wc -l <"$E2E_TMP/modprobe.log")"
+	sort "$E2E_TMP/modprobe.log" | uniq -c | sort -rn | head -n 10 | sed "s/^/# modprobe $1: /"
+}
+
 # e2e_perf_profile SECS LABEL: with E2E_PERF=1 (and perf in the guest:
 # ESPAH_GUEST_EXTRA_BINS=perf on the host), profile the whole guest for
 # SECS s in the background and log its top symbols: where a slow case
@@ -1048,6 +1067,8 @@ e2e_perf_profile() {
 	echo -1 >/proc/sys/kernel/perf_event_paranoid
 	(
 		perf record -a -g -e cpu-clock -F 499 -o "$E2E_TMP/perf-$2.data" -- sleep "$1" >/dev/null 2>&1
+		perf report -i "$E2E_TMP/perf-$2.data" --stdio --no-children --sort comm -g none 2>&1 |
+			grep -v '^#' | grep -v '^$' | head -n 12 | sed "s/^/# perf $2 by task: /"
 		perf report -i "$E2E_TMP/perf-$2.data" --stdio --no-children --sort dso,sym \
 			--percent-limit 1 -g caller,0.5,callee,function,percent 2>&1 | grep -v '^$' |
 			head -n 150 | sed "s/^/# perf $2: /"
