@@ -65,6 +65,13 @@ static void esp_fill_pad(u8 *tail, const struct esp_trailer *t)
 	tail[t->padlen + 1] = t->nexthdr;
 }
 
+/* The trailer at @tail: TFC padding (zeros), then esp_fill_pad()'s bytes. */
+static void esp_fill_trailer(u8 *tail, const struct esp_trailer *t)
+{
+	memset(tail, 0, t->tfclen);
+	esp_fill_pad(tail + t->tfclen, t);
+}
+
 /*
  * The IV for sequence number @seq. Counter-mode transforms (the kernel's
  * algorithm table names seqiv for them) need an IV never used twice with
@@ -240,8 +247,7 @@ static int esp_map_in_place(struct esp_req *req, const struct esp_trailer *t)
 	unsigned int ad_len = esp_ad_len(req->x);
 	int n;
 
-	esp_fill_pad(skb_put(skb, t->len) + t->tfclen, t);
-	memset(skb_tail_pointer(skb) - t->len, 0, t->tfclen);
+	esp_fill_trailer(skb_put(skb, t->len), t);
 	sg_init_table(req->sg_src, esp_req_src_nsg(req));
 	sg_set_buf(req->sg_src, req->ad_src, ad_len);
 	n = esp_req_map_skb(req, req->sg_src + 1, req->payload_off,
@@ -341,8 +347,7 @@ static int esp_map_null(struct esp_req *req, const struct esp_trailer *t,
 		       req->fresh.frag[0].off;
 		req->flags |= ESP_REQ_TRAILER_FRAG;
 	}
-	memset(tail, 0, t->tfclen);
-	esp_fill_pad(tail + t->tfclen, t);
+	esp_fill_trailer(tail, t);
 	req->flags |= ESP_REQ_NO_CRYPTO;
 	return 0;
 }

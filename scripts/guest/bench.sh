@@ -576,16 +576,12 @@ verify() {
 }
 
 RUN_NO=0
-# measure CONFIG METRIC ROUND [KEY]: one run (ROUND 0: the warm-up,
-# discarded), its number recorded under KEY (default METRIC; plain: the
-# plain workload)
 # perf_start ROUND: with BENCH_PERF=1, profile the whole guest during the
 # first measured round's traffic (cpu-clock: TCG has no PMU)
 perf_start() {
 	PERF_PID=""
 	[ "${BENCH_PERF:-0}" = 1 ] && [ "$1" = 1 ] || return 0
-	echo 0 >/proc/sys/kernel/kptr_restrict
-	echo -1 >/proc/sys/kernel/perf_event_paranoid
+	e2e_perf_allow
 	perf record -a -g -e cpu-clock -F 997 -o "$TMP/perf.data" -- sleep "$T" >"$TMP/perf.err" 2>&1 &
 	PERF_PID=$!
 }
@@ -606,6 +602,9 @@ perf_stop() {
 	rm -f "$TMP/perf.data"
 }
 
+# measure CONFIG METRIC ROUND [KEY]: one run (ROUND 0: the warm-up,
+# discarded), its number recorded under KEY (default METRIC; plain: the
+# plain workload)
 measure() {
 	RUN_NO=$((RUN_NO + 1))
 	_key=${4:-$2}

@@ -549,10 +549,8 @@ e2e_algo() {
 #   so its empty key arguments cannot travel as split words)
 e2e_sa() {
 	if [ "$7" = null ]; then
-		"$IP" -n "$1" xfrm state add src "$2" dst "$3" proto esp spi "$4" reqid "$5" \
-			mode "$6" replay-window "$E2E_REPLAY_WINDOW" \
-			enc "ecb(cipher_null)" "" auth digest_null "" ||
-			e2e_setup_fail "xfrm state add in $1: $2 -> $3 spi $4 mode $6 null rejected"
+		e2e_sa_words "$1" "$2" "$3" "$4" "$5" "$6" enc "ecb(cipher_null)" "" auth digest_null "" ||
+			e2e_setup_fail "xfrm state add in $1: $2 -> $3 spi $4 mode $6 null rejected: $E2E_SA_ERR"
 		return
 	fi
 	# shellcheck disable=SC2046  # algorithm words are split on purpose
@@ -1057,14 +1055,19 @@ e2e_modprobe_trace_report() {
 	sort "$E2E_TMP/modprobe.log" | uniq -c | sort -rn | head -n 10 | sed "s/^/# modprobe $1: /"
 }
 
+# e2e_perf_allow: kernel symbols and system-wide events for perf
+e2e_perf_allow() {
+	echo 0 >/proc/sys/kernel/kptr_restrict
+	echo -1 >/proc/sys/kernel/perf_event_paranoid
+}
+
 # e2e_perf_profile SECS LABEL: with E2E_PERF=1 (and perf in the guest:
 # ESPAH_GUEST_EXTRA_BINS=perf on the host), profile the whole guest for
 # SECS s in the background and log its top symbols: where a slow case
 # spends its time
 e2e_perf_profile() {
 	[ "${E2E_PERF:-0}" = 1 ] && command -v perf >/dev/null || return 0
-	echo 0 >/proc/sys/kernel/kptr_restrict
-	echo -1 >/proc/sys/kernel/perf_event_paranoid
+	e2e_perf_allow
 	(
 		perf record -a -g -e cpu-clock -F 499 -o "$E2E_TMP/perf-$2.data" -- sleep "$1" >/dev/null 2>&1
 		perf report -i "$E2E_TMP/perf-$2.data" --stdio --no-children --sort comm -g none 2>&1 |
